@@ -1,0 +1,1 @@
+"""The faces of routelab: the `routelab` CLI and the Streamlit workbench."""

@@ -1,0 +1,1 @@
+"""Pure evaluators over DataFrames returning typed results."""

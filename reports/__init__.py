@@ -1,0 +1,1 @@
+"""The report builder: figures, narrative and HTML rendering."""
