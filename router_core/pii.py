@@ -209,7 +209,7 @@ def _ci(word: str) -> str:
 
 
 _EMAIL = (
-    r"\b[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+    r"\b[A-Za-z0-9_%+'-]+(?:\.[A-Za-z0-9_%+'-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b"
 )
 
@@ -269,7 +269,7 @@ _SECRET_KEYWORDS = (
 # keyword, an optional closing quote, a separator, an optional opening quote.
 _ASSIGNMENT_KEY = (
     r"\b(?:[A-Za-z0-9]+[_.-])*(?:" + "|".join(_ci(k) for k in _SECRET_KEYWORDS) + r")['\"]?"
-    r"[ \t]*(?::=|=>|=|:)[ \t]*['\"]?"
+    r"[ \t]*(?::=|=>|==|=|:)[ \t]*['\"]?"
 )
 # The value: at least 8 characters up to whitespace or a quote; placeholders (`${VAR}`, `<token>`, `{{x}}`,
 # `*****`, `%s`) are refused by their first character.
