@@ -330,6 +330,13 @@ def _locate(loc: tuple[int | str, ...], data: Any) -> tuple[str, tuple[int | str
     return "".join(parts), tuple(keys)
 
 
+def _node_at(root: yaml.Node | None, key: str) -> yaml.Node | None:
+    """The value node of a top-level key."""
+    if isinstance(root, yaml.MappingNode):
+        return next((v for k, v in root.value if getattr(k, "value", None) == key), None)
+    return None
+
+
 def _line_of(path_keys: tuple[int | str, ...], root: yaml.Node | None) -> int | None:
     """1-based line of the YAML node at `path_keys`, as far down as it exists."""
     node = root
@@ -379,6 +386,10 @@ def parse_config(text: str, source: str | None = None) -> RouterConfig:
         raise ConfigError(
             [ConfigProblem("", "a router config is a YAML mapping (name, version, models, ...)")], source
         )
+    version_node = _node_at(root, "version")
+    if isinstance(version_node, yaml.ScalarNode) and not isinstance(data.get("version"), str):
+        # YAML reads `version: 1.10` as the float 1.1 and `010` as octal 8: keep the text as written
+        data["version"] = version_node.value
     try:
         return RouterConfig.model_validate(data)
     except ValidationError as exc:

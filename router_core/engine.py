@@ -5,7 +5,7 @@
 
 - Hard constraints: every privacy policy (with `reroute` or `block`) and region policy whose `when` holds for
   the request restricts which models may serve it. Any model a policy picks satisfies all of them, so a later
-  policy never undoes an earlier one.
+  policy never undoes an earlier one, and its context window holds the prompt plus the path's context budget.
 - privacy: a model outside the allowed boundaries is rerouted to the cheapest eligible model of the same or a
   higher tier (ties: lower tier, then config order), or blocked; `redact` keeps the model and marks the
   action.
@@ -202,7 +202,10 @@ class _Run:
             isinstance(pol, PrivacyPolicy) and pol.on_violation in HARD_PRIVACY_ACTIONS
         )
 
-    def eligible(self, model_id: str) -> bool:
+    def eligible(self, model_id: str, state: _State) -> bool:
+        """Whether a model may take over: hard constraints hold, and prompt plus context fit its window."""
+        if self.pt + float(state.context_tokens) > float(self.spec(model_id).context_window):
+            return False
         return all(
             self.satisfies(k, model_id)
             for k in range(len(self.router.policies))
@@ -218,9 +221,9 @@ class _Run:
                 best, best_key = m, k
         return best
 
-    def reroute_target(self, current: str) -> str | None:
+    def reroute_target(self, current: str, state: _State) -> str | None:
         rank = self.rank(current)
-        cands = [m for m in self.router.models if self.rank(m) >= rank and self.eligible(m)]
+        cands = [m for m in self.router.models if self.rank(m) >= rank and self.eligible(m, state)]
         return self.pick(cands, lambda m: (self.cost(m), float(self.rank(m))))
 
     def restrict(self, k: int, state: _State, changes: list[str]) -> None:
@@ -263,7 +266,7 @@ class _Run:
                 state.block()
                 changes.append("blocked")
             elif violated:
-                target = self.reroute_target(state.model)
+                target = self.reroute_target(state.model, state)
                 if target is None:
                     state.block()
                     changes.append("blocked: no eligible model to reroute to")
@@ -284,7 +287,9 @@ class _Run:
                 cands = [
                     m
                     for m in self.router.models
-                    if self.rank(m) <= rank and self.eligible(m) and self.cost(m) + extra <= pol.max_usd
+                    if self.rank(m) <= rank
+                    and self.eligible(m, state)
+                    and self.cost(m) + extra <= pol.max_usd
                 ]
                 target = self.pick(cands, lambda m: (-float(self.rank(m)), self.cost(m)))
                 if target is None:
@@ -303,7 +308,9 @@ class _Run:
                     cands = [
                         m
                         for m in self.router.models
-                        if self.rank(m) <= rank and self.eligible(m) and self.p95(m, state) <= pol.p95_ms
+                        if self.rank(m) <= rank
+                        and self.eligible(m, state)
+                        and self.p95(m, state) <= pol.p95_ms
                     ]
                     target = self.pick(
                         cands, lambda m: (-float(self.rank(m)), self.p95(m, state), self.cost(m))
@@ -318,7 +325,7 @@ class _Run:
             if violated:
                 target = pol.escalate_to
                 if target.startswith(ESCALATION_MODEL_PREFIX) and not self.eligible(
-                    target[len(ESCALATION_MODEL_PREFIX) :]
+                    target[len(ESCALATION_MODEL_PREFIX) :], state
                 ):
                     target = ESCALATION_HUMAN
                 changes.append(f"escalation {state.escalation} → {target}")

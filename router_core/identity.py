@@ -103,7 +103,7 @@ def _keyed(
                     section=section, item=name, change="changed", fields=fields, before=a[name], after=item
                 )
             )
-    if section in ("rules", "policies", "signals"):
+    if section in ("rules", "policies", "signals", "models"):  # order decides: first match, ties, layers
         common_a = [k for k in a if k in b]
         common_b = [k for k in b if k in a]
         for pos, name in enumerate(common_b):
@@ -123,8 +123,9 @@ def _keyed(
 def diff(base: Router, candidate: Router) -> RouterDiff:
     """List added, removed, changed and moved models, indexes, signals, rules and policies.
 
-    Order matters for rules (first match wins), policies and signals, so position changes are reported as
-    `moved` (positions counted among the items both versions share).
+    Order matters for rules (first match wins), policies (applied in turn), signals and models (ties in a
+    reroute go to the earlier model), so position changes are reported as `moved` (positions counted among
+    the items both versions share).
     """
     a, b = canonical(base), canonical(candidate)
     changes: list[Change] = []

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-class PiiType(str, enum.Enum):  # noqa: UP042 -- a str mixin on purpose: `str(PiiType.EMAIL)` stays the repr form
+class PiiType(str, enum.Enum):  # noqa: UP042 -- (str, Enum) as specified; use `.value` for the plain string
     """The kinds of personal or secret data the detector knows. Declaration order breaks overlap ties."""
 
     EMAIL = "email"
@@ -166,16 +166,17 @@ _CARD_SQL = (
     f")) % 10 = 0"
 )
 _IBAN_COMPACT_SQL = "replace({c}, ' ', '')"
-_IBAN_LENGTH_SQL = (
-    f"CASE substr({_IBAN_COMPACT_SQL}, 1, 2) "
-    + " ".join(f"WHEN '{cc}' THEN {n}" for cc, n in IBAN_LENGTHS.items())
-    + " ELSE -1 END"
-)
+# "AD24AE23...": two letters then two digits per country. Letter pairs only occur at entry starts, so
+# strpos() of a two-letter country code always lands on its own entry (0 when the country is unknown).
+_IBAN_TABLE_SQL = "'" + "".join(f"{cc}{n:02d}" for cc, n in IBAN_LENGTHS.items()) + "'"
+_IBAN_POS_SQL = f"strpos({_IBAN_TABLE_SQL}, substr({{c}}, 1, 2))"
 _IBAN_SQL = (
-    f"length({_IBAN_COMPACT_SQL}) = {_IBAN_LENGTH_SQL} AND list_reduce(list_transform(string_split("
-    f"substr({_IBAN_COMPACT_SQL}, 5) || substr({_IBAN_COMPACT_SQL}, 1, 4), ''), lambda pii_ch: CASE WHEN "
-    f"pii_ch <= '9' THEN ascii(pii_ch) - 48 ELSE ascii(pii_ch) - 55 END), lambda pii_acc, pii_v: "
-    f"(pii_acc * CASE WHEN pii_v < 10 THEN 10 ELSE 100 END + pii_v) % 97, 0) = 1"
+    f"{_IBAN_POS_SQL} > 0 AND length({_IBAN_COMPACT_SQL}) = "
+    f"coalesce(TRY_CAST(substr({_IBAN_TABLE_SQL}, {_IBAN_POS_SQL} + 2, 2) AS INTEGER), -1) "
+    f"AND list_reduce(list_transform(string_split("
+    f"substr({_IBAN_COMPACT_SQL}, 5) || substr({_IBAN_COMPACT_SQL}, 1, 4), ''), "
+    f"lambda pii_ch: CASE WHEN pii_ch <= '9' THEN ascii(pii_ch) - 48 ELSE ascii(pii_ch) - 55 END), "
+    f"lambda pii_acc, pii_v: (pii_acc * CASE WHEN pii_v < 10 THEN 10 ELSE 100 END + pii_v) % 97, 0) = 1"
 )
 _SSN_SQL = (
     "substr({c}, 1, 3) NOT IN ('000', '666') AND substr({c}, 1, 3) < '900' "
@@ -208,9 +209,11 @@ def _ci(word: str) -> str:
     return "".join(parts)
 
 
+# Repetitions are bounded (64-character atoms, at most 16 dots on either side of the @) so that Python's
+# backtracking engine stays linear on long dotted or dashed runs without an @; RE2 is linear anyway.
 _EMAIL = (
-    r"\b[A-Za-z0-9_%+'-]+(?:\.[A-Za-z0-9_%+'-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\b"
+    r"\b[A-Za-z0-9_%+'-]{1,64}(?:\.[A-Za-z0-9_%+'-]{1,64}){0,16}"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,16}[A-Za-z]{2,63}\b"
 )
 
 _PHONE = "|".join(
@@ -265,10 +268,11 @@ _SECRET_KEYWORDS = (
     "private_key",
     "token",
 )
-# `DB_PASSWORD = "..."`, `"api_key": "..."`, `X-Auth-Token: ...`: an optional dotted/underscored prefix, a
-# keyword, an optional closing quote, a separator, an optional opening quote.
+# `DB_PASSWORD = "..."`, `"api_key": "..."`, `X-Auth-Token: ...`: an optional dotted/underscored prefix (at
+# most 4 bounded parts, for linear backtracking), a keyword, an optional closing quote, a separator, an
+# optional opening quote.
 _ASSIGNMENT_KEY = (
-    r"\b(?:[A-Za-z0-9]+[_.-])*(?:" + "|".join(_ci(k) for k in _SECRET_KEYWORDS) + r")['\"]?"
+    r"\b(?:[A-Za-z0-9]{1,40}[_.-]){0,4}(?:" + "|".join(_ci(k) for k in _SECRET_KEYWORDS) + r")['\"]?"
     r"[ \t]*(?::=|=>|==|=|:)[ \t]*['\"]?"
 )
 # The value: at least 8 characters up to whitespace or a quote; placeholders (`${VAR}`, `<token>`, `{{x}}`,
@@ -284,7 +288,7 @@ _SECRET = "|".join(
         r"\bxox[abposr]-[A-Za-z0-9-]{10,}",  # Slack
         r"\bAIza[0-9A-Za-z_-]{35}",  # Google API key
         r"\b[rs]k_(?:live|test)_[0-9A-Za-z]{10,}",  # Stripe secret / restricted keys
-        r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",  # JWT
+        r"\beyJ[A-Za-z0-9_-]{5,1000}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",  # JWT (header bounded: linear)
         r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----",  # PEM / PGP private key header
         _BEARER_KEY + r"[A-Za-z0-9._~+/-]{20,}",  # HTTP bearer token
         _ASSIGNMENT_KEY + _ASSIGNMENT_VALUE,  # password= / api_key: / secret= / token= assignments
@@ -381,7 +385,9 @@ def detect(text: str | None, types: Iterable[PiiType] | None = None) -> list[Pii
     """
     if text is None:
         return []
-    wanted = list(PiiType) if types is None else sorted({PiiType(t) for t in types}, key=_TYPE_RANK.__getitem__)
+    wanted = (
+        list(PiiType) if types is None else sorted({PiiType(t) for t in types}, key=_TYPE_RANK.__getitem__)
+    )
     found = [_span_of(t, m) for t in wanted for m in _candidates(text, t)]
     found.sort(key=lambda s: (s.start - s.end, _TYPE_RANK[s.type], s.start))
     kept: list[PiiSpan] = []

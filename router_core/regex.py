@@ -177,8 +177,12 @@ def _escape(pattern: str, i: int) -> tuple[str, str, int, bool]:
         return cls, cls, i + 2, True
     if e in _SIMPLE_ESCAPES:
         return _SIMPLE_ESCAPES[e], _SIMPLE_ESCAPES[e], i + 2, True
-    if e in "bB":
-        return "\\" + e, "\\" + e, i + 2, False
+    if e == "b":
+        return "\\b", "\\b", i + 2, False
+    if e == "B":
+        raise _fail(
+            "`\\B` reads differently on empty text (RE2 matches, Python before 3.14 does not)", pattern, i
+        )
     if e == "A":
         return "\\A", "\\A", i + 2, False
     if e == "z":

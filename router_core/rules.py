@@ -445,7 +445,11 @@ class _Parser:
                 raise self.error('`in` lists hold literals only, e.g. ["a", "b"] or [1, 2]', tok)
             if not self.at("]"):
                 self.expect(",")
-        self.expect("]")
+                if self.at("]"):
+                    raise self.error("a value is missing after `,`")
+        close = self.expect("]")
+        if not values:
+            raise self.error("an `in` list needs at least one value", close)
         kinds = {Lit(v).type for v in values}
         if len(kinds) > 1:
             raise self.error("an `in` list mixes types; use one type", op_tok)
@@ -579,6 +583,14 @@ def _lit_text(value: str | float | bool) -> str:
     return '"' + escaped.replace("\r", "\\r") + '"'
 
 
+def _operand(node: Node) -> str:
+    """An operand of a comparison or text operator: conditions are parenthesised so the text parses back."""
+    text = unparse(node)
+    if node.type == "bool" and not isinstance(node, Lit | Ref | BoolOp):
+        return f"({text})"
+    return text
+
+
 def unparse(node: Node) -> str:
     """The canonical text of an expression: fully parenthesised where precedence could mislead."""
     match node:
@@ -597,12 +609,12 @@ def unparse(node: Node) -> str:
         case Arith(op=op, left=lft, right=rgt):
             return f"({unparse(lft)} {op} {unparse(rgt)})"
         case Compare(op=op, left=lft, right=rgt):
-            return f"{unparse(lft)} {op} {unparse(rgt)}"
+            return f"{_operand(lft)} {op} {_operand(rgt)}"
         case InList(arg=a, values=vs, negate=neg):
             items = ", ".join(_lit_text(v) for v in vs)
-            return f"{unparse(a)} {'not in' if neg else 'in'} [{items}]"
+            return f"{_operand(a)} {'not in' if neg else 'in'} [{items}]"
         case TextOp(op=op, left=lft, right=rgt):
-            return f"{unparse(lft)} {op} {unparse(rgt)}"
+            return f"{_operand(lft)} {op} {_operand(rgt)}"
         case Matches(arg=a, regex=rx):
             return f"{unparse(a)} matches {_lit_text(rx.source)}"
         case Not(arg=a):

@@ -55,6 +55,21 @@ from routelab.router_core.rules import (
 )
 from routelab.router_core.validate import CompiledSignal, Router
 
+#: The columns (and DuckDB types) of the request relation `compile_sql` reads.
+REQUEST_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("request_id", "VARCHAR"),
+    ("ts", "TIMESTAMP"),
+    ("workflow", "VARCHAR"),
+    ("task", "VARCHAR"),
+    ("team", "VARCHAR"),
+    ("region", "VARCHAR"),
+    ("data_class", "VARCHAR"),
+    ("prompt", "VARCHAR"),
+    ("prompt_tokens", "BIGINT"),
+    ("expected_output_tokens", "BIGINT"),
+    ("attrs", "MAP(VARCHAR, VARCHAR)"),
+)
+
 DECISION_COLUMNS = (
     "request_id",
     "router",
@@ -144,8 +159,8 @@ def expr_sql(node: Node, col: ColumnOf) -> str:
             return f"coalesce(({expr_sql(lft, col)} {sql_op} {expr_sql(rgt, col)}), FALSE)"
         case InList(arg=a, values=vs, negate=neg):
             x = expr_sql(a, col)
-            if not vs:
-                return "FALSE"
+            if not vs:  # the parser refuses empty lists; kept total for ASTs built by hand
+                return f"({x} IS NOT NULL)" if neg else "FALSE"
             items = ", ".join(expr_sql(Lit(v), col) for v in vs)
             return f"coalesce(({x} {'NOT IN' if neg else 'IN'} ({items})), FALSE)"
         case TextOp(op=op, left=lft, right=rgt):
@@ -212,6 +227,8 @@ class _Compiler:
 
     # -- per-model facts as SQL
     def by_model(self, column: str, values: dict[str, str], default: str = "NULL") -> str:
+        if not values:
+            return default
         whens = " ".join(f"WHEN {q(m)} THEN {v}" for m, v in values.items())
         return f"(CASE {column} {whens} ELSE {default} END)"
 
@@ -254,10 +271,13 @@ class _Compiler:
         return self.by_model(column, {m: self.satisfies(k, m) for m in self.models}, default="TRUE")
 
     def eligible(self, m: str) -> str:
+        """Whether model m may take over: hard constraints hold, and the context fits its window."""
+        window = num(float(self.router.models[m].context_window))
         parts = [
             f"(NOT a_{k} OR {self.satisfies(k, m)})" for k in range(len(self.policies)) if self.is_hard(k)
         ]
-        return "(" + " AND ".join(parts) + ")" if parts else "TRUE"
+        parts.append(f"((pt + CAST(context_tokens AS DOUBLE)) <= {window})")
+        return "(" + " AND ".join(parts) + ")"
 
     def pick(self, cands: list[tuple[str, str, list[str]]]) -> str:
         """The first candidate (in order) that is allowed and whose key is minimal; NULL when none is.
