@@ -6,6 +6,7 @@ what a schema cannot (references, shadowed rules, portable regexes) and compiles
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
@@ -355,7 +356,7 @@ def _line_of(path_keys: tuple[int | str, ...], root: yaml.Node | None) -> int | 
     return line
 
 
-def _friendly(err: dict[str, Any]) -> str:
+def _friendly(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     msg = str(err["msg"])
     if kind == "extra_forbidden":

@@ -100,9 +100,9 @@ def signal_values(sig: CompiledSignal, env: dict[str, Value]) -> tuple[Value, fl
                     return lab.label, lab.confidence
         return None, None
     if isinstance(spec, RegexSignal):
-        for lab, rx in zip(spec.labels, sig.regexes, strict=True):
+        for rx_label, rx in zip(spec.labels, sig.regexes, strict=True):
             if rx.search(text):
-                return lab.label, lab.confidence
+                return rx_label.label, rx_label.confidence
         return None, None
     raise TypeError(f"unknown signal {spec!r}")  # pragma: no cover
 
@@ -125,6 +125,10 @@ class _State:
     fallbacks: list[str]
     action: Action = Action.ALLOW
     flags: list[str] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return self.action == Action.BLOCK
 
     def set_action(self, action: Action) -> None:
         if ACTION_PRECEDENCE[action] > ACTION_PRECEDENCE[self.action]:
@@ -273,7 +277,7 @@ class _Run:
                 else:
                     self.move(state, target, changes, "rerouted")
                     state.set_action(Action.REROUTE)
-            if state.action != Action.BLOCK and self.is_hard(k):
+            if not state.blocked and self.is_hard(k):
                 self.restrict(k, state, changes)
         elif isinstance(pol, CostCeilingPolicy):
             cost = self.cost(state.model) + self.retrieval_cost(state)

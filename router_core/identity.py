@@ -141,7 +141,7 @@ def diff(base: Router, candidate: Router) -> RouterDiff:
         if a[section] != b[section]:
             changes.append(
                 Change(
-                    section=section,  # type: ignore[arg-type]
+                    section=section,
                     item=section,
                     change="changed",
                     fields=tuple(_changed_fields(a[section], b[section])),

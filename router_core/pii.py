@@ -14,6 +14,7 @@ Pure: no I/O, no clock, no network.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import re
 from collections.abc import Callable, Iterable
@@ -364,7 +365,7 @@ def _span_of(pii_type: PiiType, m: re.Match[str]) -> PiiSpan:
     start = m.start()
     if pii_type is PiiType.SECRET:
         key = _SECRET_KEY_PREFIX.match(m.group(0))
-        if key is not None:
+        if key is not None and start + key.end() < m.end():
             start += key.end()
     return PiiSpan(type=pii_type, start=start, end=m.end())
 
@@ -390,11 +391,15 @@ def detect(text: str | None, types: Iterable[PiiType] | None = None) -> list[Pii
     )
     found = [_span_of(t, m) for t in wanted for m in _candidates(text, t)]
     found.sort(key=lambda s: (s.start - s.end, _TYPE_RANK[s.type], s.start))
+    # Kept spans never overlap, so sorted by start they are sorted by end too: one bisect finds the only two
+    # neighbours a new span could collide with.
     kept: list[PiiSpan] = []
+    starts: list[int] = []
     for span in found:
-        if all(span.end <= k.start or k.end <= span.start for k in kept):
-            kept.append(span)
-    kept.sort(key=lambda s: s.start)
+        i = bisect.bisect_right(starts, span.start)
+        if (i == 0 or kept[i - 1].end <= span.start) and (i == len(kept) or span.end <= kept[i].start):
+            kept.insert(i, span)
+            starts.insert(i, span.start)
     return kept
 
 

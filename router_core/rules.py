@@ -330,8 +330,9 @@ class _Parser:
         if self.tok.kind == "end":
             raise self.error("empty condition; write `true` to match every request")
         node = self.or_()
-        if self.tok.kind != "end":
-            raise self.error(f"unexpected `{self.tok.text}`; join conditions with `and` / `or`")
+        rest = self.tok
+        if rest.kind != "end":
+            raise self.error(f"unexpected `{rest.text}`; join conditions with `and` / `or`")
         return node
 
     def or_(self) -> Node:
@@ -698,8 +699,8 @@ def fold_lower(text: str) -> str:
 def evaluate(node: Node, env: Env) -> Value:
     """Evaluate an expression against an environment of name → value (missing values as None)."""
     match node:
-        case Lit(value=v):
-            return v
+        case Lit(value=lit):
+            return lit
         case Ref(name=n):
             return env.get(n)
         case ToNumber(arg=a):

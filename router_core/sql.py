@@ -208,8 +208,9 @@ def signal_sql(sig: CompiledSignal) -> list[tuple[str, str]]:
             cond = " OR ".join(f"coalesce(contains({hay}, {q(n)}), FALSE)" for n in needles)
             conds.append((f"({cond})", lab.label, lab.confidence))
     elif isinstance(spec, RegexSignal):
-        for lab, rx in zip(spec.labels, sig.regexes, strict=True):
-            conds.append((f"coalesce(regexp_matches({x}, {q(rx.re2)}), FALSE)", lab.label, lab.confidence))
+        for rx_label, rx in zip(spec.labels, sig.regexes, strict=True):
+            match = f"coalesce(regexp_matches({x}, {q(rx.re2)}), FALSE)"
+            conds.append((match, rx_label.label, rx_label.confidence))
     label = "(CASE " + " ".join(f"WHEN {c} THEN {q(lbl)}" for c, lbl, _ in conds) + " END)"
     conf = "(CASE " + " ".join(f"WHEN {c} THEN {num(cf)}" for c, _, cf in conds) + " END)"
     return [(f"s_{name}", label), (f"s_{name}.confidence", conf)]
@@ -457,7 +458,10 @@ class _Compiler:
                 new_action = "(CASE WHEN _v AND action IN ('allow', 'redact') THEN 'reroute' ELSE action END)"
         elif isinstance(pol, LatencyTargetPolicy):
             moved = "(_v AND _t IS NOT NULL)"
-            new_action = "(CASE WHEN _v AND _t IS NOT NULL AND action IN ('allow', 'redact') THEN 'reroute' ELSE action END)"
+            new_action = (
+                "(CASE WHEN _v AND _t IS NOT NULL AND action IN ('allow', 'redact') "
+                "THEN 'reroute' ELSE action END)"
+            )
         elif isinstance(pol, ConfidenceFloorPolicy):
             esc = pol.escalate_to
             if esc.startswith(ESCALATION_MODEL_PREFIX):
