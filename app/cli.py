@@ -57,7 +57,11 @@ def cmd_router_validate(args: argparse.Namespace) -> int:
             router = load_router(_read(path), source=path)
         except (ConfigError, CliError) as exc:
             failed = True
-            problems = [str(p) for p in exc.problems] if isinstance(exc, ConfigError) else [str(exc)]
+            problems = (
+                [{"path": p.path, "line": p.line, "message": p.message} for p in exc.problems]
+                if isinstance(exc, ConfigError)
+                else [{"path": "", "line": None, "message": str(exc)}]
+            )
             results.append({"file": path, "ok": False, "problems": problems})
             if not args.json:
                 for line in str(exc).splitlines():
@@ -98,6 +102,15 @@ def cmd_router_show(args: argparse.Namespace) -> int:
     return 0
 
 
+_SINGULAR = {
+    "models": "model",
+    "indexes": "index",
+    "signals": "signal",
+    "rules": "rule",
+    "policies": "policy",
+}
+
+
 def cmd_router_diff(args: argparse.Namespace) -> int:
     """Diff two router versions."""
     from routelab.router_core.identity import diff
@@ -113,7 +126,7 @@ def cmd_router_diff(args: argparse.Namespace) -> int:
         extra = f" ({', '.join(c.fields)})" if c.fields else ""
         if c.change == "moved":
             extra = f" (position {c.before} → {c.after})"
-        print(f"  {c.change:<8} {c.section[:-1] if c.section.endswith('s') else c.section} {c.item}{extra}")
+        print(f"  {c.change:<8} {_SINGULAR.get(c.section, c.section)} {c.item}{extra}")
     return 0
 
 
@@ -125,8 +138,9 @@ def _load_request(value: str) -> Any:
 
     from routelab.router_core.request import Request
 
-    text = value if value.lstrip().startswith("{") else _read(value)
-    where = "--request" if value.lstrip().startswith("{") else value
+    inline = value.lstrip()[:1] in ("{", "[")
+    text = value if inline else _read(value)
+    where = "--request" if inline else value
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

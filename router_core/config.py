@@ -356,6 +356,15 @@ def _line_of(path_keys: tuple[int | str, ...], root: yaml.Node | None) -> int | 
     return line
 
 
+def line_of(text: str, keys: tuple[int | str, ...]) -> int | None:
+    """1-based line in YAML `text` of the node at `keys` (as deep as it exists), or None if unparsable."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    return _line_of(keys, root)
+
+
 def _friendly(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     msg = str(err["msg"])
@@ -379,10 +388,9 @@ def parse_config(text: str, source: str | None = None) -> RouterConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "<root>"
-        raise ConfigError(
-            [ConfigProblem(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")], source
-        ) from exc
+        line = mark.line + 1 if mark is not None else None
+        problem = ConfigProblem("", f"not valid YAML: {getattr(exc, 'problem', exc)}", line)
+        raise ConfigError([problem], source) from exc
     if not isinstance(data, dict):
         raise ConfigError(
             [ConfigProblem("", "a router config is a YAML mapping (name, version, models, ...)")], source
@@ -398,5 +406,5 @@ def parse_config(text: str, source: str | None = None) -> RouterConfig:
         for err in exc.errors():
             path, keys = _locate(tuple(err["loc"]), data)
             line = _line_of(keys, root)
-            problems.append(ConfigProblem(f"{path} (line {line})" if line else path, _friendly(err)))
+            problems.append(ConfigProblem(path, _friendly(err), line))
         raise ConfigError(problems, source) from exc

@@ -19,25 +19,33 @@ class ConfigError(RouterError):
 
 
 class ConfigProblem:
-    """One problem in a router config: where (a dotted YAML path) and what to do about it."""
+    """One problem in a router config: where (a dotted YAML path and its line) and what to do about it."""
 
-    __slots__ = ("message", "path")
+    __slots__ = ("line", "message", "path")
 
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
         self.path = path
         self.message = message
+        self.line = line
 
     def __str__(self) -> str:
-        return f"{self.path or '<root>'}: {self.message}"
+        where = self.path or "<root>"
+        if self.line is not None:
+            where = f"{where} (line {self.line})" if self.path else f"line {self.line}"
+        return f"{where}: {self.message}"
 
     def __repr__(self) -> str:
-        return f"ConfigProblem({self.path!r}, {self.message!r})"
+        return f"ConfigProblem({self.path!r}, {self.message!r}, line={self.line!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ConfigProblem) and (self.path, self.message) == (other.path, other.message)
+        return isinstance(other, ConfigProblem) and (self.path, self.message, self.line) == (
+            other.path,
+            other.message,
+            other.line,
+        )
 
     def __hash__(self) -> int:
-        return hash((self.path, self.message))
+        return hash((self.path, self.message, self.line))
 
 
 class RuleSyntaxError(RouterError):

@@ -210,11 +210,12 @@ def _ci(word: str) -> str:
     return "".join(parts)
 
 
-# Repetitions are bounded (64-character atoms, at most 16 dots on either side of the @) so that Python's
-# backtracking engine stays linear on long dotted or dashed runs without an @; RE2 is linear anyway.
+# Repetitions are bounded (64-character atoms, at most 10 dots on either side of the @) so that Python's
+# backtracking engine stays linear on long dotted or dashed runs without an @; RE2 is linear anyway but
+# refuses nested counted repetitions whose product exceeds 1000.
 _EMAIL = (
-    r"\b[A-Za-z0-9_%+'-]{1,64}(?:\.[A-Za-z0-9_%+'-]{1,64}){0,16}"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,16}[A-Za-z]{2,63}\b"
+    r"\b[A-Za-z0-9_%+'-]{1,64}(?:\.[A-Za-z0-9_%+'-]{1,64}){0,10}"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,10}[A-Za-z]{2,63}\b"
 )
 
 _PHONE = "|".join(

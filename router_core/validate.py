@@ -7,6 +7,8 @@ rerouting policy has somewhere to go. All problems are collected and raised toge
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +27,7 @@ from routelab.router_core.config import (
     RouteSpec,
     Rule,
     Signal,
+    line_of,
     parse_config,
 )
 from routelab.router_core.errors import ConfigError, ConfigProblem, RegexPortabilityError, RuleSyntaxError
@@ -165,7 +168,9 @@ class _Checker:
     def model_ref(self, path: str, model_id: str) -> ModelSpec | None:
         spec = self.models.get(model_id)
         if spec is None:
-            self.add(path, f"unknown model `{model_id}`; {self.known('models', self.models)}")
+            close = difflib.get_close_matches(model_id, list(self.models), n=1)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            self.add(path, f"unknown model `{model_id}`; {hint}{self.known('models', self.models)}")
         return spec
 
     def escalation(self, path: str, value: str) -> None:
@@ -346,6 +351,22 @@ def compile_router(config: RouterConfig, source: str | None = None) -> Router:
     return router
 
 
+def _with_line(problem: ConfigProblem, text: str) -> ConfigProblem:
+    """The problem with the YAML line of its path appended (`rules[2](x).when` → line of that key)."""
+    keys: list[int | str] = []
+    for name, index in re.findall(r"([A-Za-z_]+)|\[(\d+)\]", re.sub(r"\([^)]*\)", "", problem.path)):
+        keys.append(int(index) if index else name)
+    line = line_of(text, tuple(keys))
+    return ConfigProblem(problem.path, problem.message, line)
+
+
 def load_router(text: str, source: str | None = None) -> Router:
-    """Parse YAML text and compile it into a Router (schema and semantic checks)."""
-    return compile_router(parse_config(text, source), source)
+    """Parse YAML text and compile it into a Router (schema and semantic checks).
+
+    Raises:
+        ConfigError: every problem, each with its YAML path and line.
+    """
+    router, problems = check(parse_config(text, source))
+    if router is None:
+        raise ConfigError([_with_line(p, text) for p in problems], source)
+    return router

@@ -143,7 +143,10 @@ def test_validate_invalid_file(cli: Runner, tmp_path: Path, text: str, problems:
     lines = run.err.splitlines()
     assert (run.code, run.out, len(lines)) == (2, "", len(problems)), run.err
     for line, problem in zip(lines, problems, strict=True):
-        assert line.startswith(f"{path}: {problem}"), line
+        yaml_path, message = problem.split(": ", 1)
+        assert line.startswith(f"{path}: {yaml_path}"), line
+        assert "(line " in line.split(": ")[1] or yaml_path.startswith("line "), line
+        assert f": {message}" in line, line
 
 
 def test_validate_reports_each_file(cli: Runner, tmp_path: Path, config: str) -> None:
@@ -168,7 +171,9 @@ def test_validate_json(cli: Runner, tmp_path: Path, config: str) -> None:
         "hash": config_hash(load_router(CONFIG)),
     }
     assert (results[1]["file"], results[1]["ok"], len(results[1]["problems"])) == (broken, False, 3)
-    assert results[1]["problems"][0].startswith("models[1](private-m).tier: unknown tier")
+    first = results[1]["problems"][0]
+    assert (first["path"], first["line"]) == ("models[1](private-m).tier", 7)
+    assert first["message"].startswith("unknown tier")
 
 
 # ----------------------------------------------------------------------------------- router show / diff
