@@ -67,18 +67,23 @@ def portable(pattern: str) -> PortableRegex:
     n = len(pattern)
     can_repeat = False  # whether the previous item is something a quantifier may follow
     depth = 0
+    # RE2 refuses nested counted repetition whose product exceeds MAX_REPEAT: track it per group
+    frames = [1]
+    last_product = 1
     while i < n:
         ch = pattern[i]
         if ch == "\\":
             frag_py, frag_r2, i, can_repeat = _escape(pattern, i)
             py.append(frag_py)
             r2.append(frag_r2)
+            last_product = 1
             continue
         if ch == "[":
             frag, i = _char_class(pattern, i)
             py.append(frag)
             r2.append(frag)
             can_repeat = True
+            last_product = 1
             continue
         if ch == "(":
             if pattern.startswith("(?", i):
@@ -109,12 +114,15 @@ def portable(pattern: str) -> PortableRegex:
                 r2.append("(")
                 i += 1
             depth += 1
+            frames.append(1)
             can_repeat = False
             continue
         if ch == ")":
             if depth == 0:
                 raise _fail("unbalanced `)`; escape it as \\)", pattern, i)
             depth -= 1
+            last_product = frames.pop()
+            frames[-1] = max(frames[-1], last_product)
             py.append(")")
             r2.append(")")
             i += 1
@@ -123,7 +131,16 @@ def portable(pattern: str) -> PortableRegex:
         if ch in "*+?{":
             if not can_repeat:
                 raise _fail(f"quantifier `{ch}` has nothing to repeat; escape it as \\{ch}", pattern, i)
+            start = i
             quant, i = _quantifier(pattern, i)
+            count = _repeat_count(quant)
+            if last_product * count > MAX_REPEAT:
+                raise _fail(
+                    f"nested counted repetition totals {last_product * count}; RE2 allows {MAX_REPEAT}",
+                    pattern,
+                    start,
+                )
+            frames[-1] = max(frames[-1], last_product * count)
             py.append(quant)
             r2.append(quant)
             can_repeat = False
@@ -150,10 +167,11 @@ def portable(pattern: str) -> PortableRegex:
             raise _fail(f"unescaped `{ch}`; write \\{ch}", pattern, i)
         if ch == "\x00":
             raise _fail("NUL characters are not allowed in a regex", pattern, i)
-        py.append(ch if ch != "." else ".")
+        py.append(ch)
         r2.append(ch)
         i += 1
         can_repeat = True
+        last_product = 1
     if depth:
         raise _fail("unbalanced `(`: a group is not closed", pattern, n)
     result = PortableRegex(pattern, "".join(py), "".join(r2))
@@ -268,6 +286,14 @@ def _char_class(pattern: str, start: int) -> tuple[str, int]:
         members += 1
         i += 1
     raise _fail("unterminated character class; close it with ]", pattern, start)
+
+
+def _repeat_count(quant: str) -> int:
+    """How many times RE2 counts a quantifier towards its repetition limit ({n,m} → m, {n,} → n)."""
+    m = _QUANT.match(quant)
+    if not m:
+        return 1
+    return int(m.group(3)) if m.group(3) else int(m.group(1))
 
 
 _QUANT = re.compile(r"\{([0-9]+)(,([0-9]*))?\}")
