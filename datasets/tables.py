@@ -1,0 +1,200 @@
+"""Writing requests, labels and outcomes: the one path every importer and the demo use.
+
+Each writer takes a DataFrame already in the table's shape, checks keys, and inserts inside the caller's
+transaction. Re-importing identical rows adds nothing; a row whose key exists with different content is a
+conflict, resolved by `on_conflict`: `error` (default), `replace` or `skip`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+
+from routelab.datasets.errors import DatasetError
+
+OnConflict = Literal["error", "replace", "skip"]
+
+#: Table name → (columns in order with DuckDB types, key columns).
+TABLES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
+    "requests": (
+        (
+            ("request_id", "VARCHAR"),
+            ("ts", "TIMESTAMP"),
+            ("workflow", "VARCHAR"),
+            ("task", "VARCHAR"),
+            ("team", "VARCHAR"),
+            ("region", "VARCHAR"),
+            ("data_class", "VARCHAR"),
+            ("prompt", "VARCHAR"),
+            ("prompt_tokens", "BIGINT"),
+            ("expected_output_tokens", "BIGINT"),
+            ("attrs", "MAP(VARCHAR, VARCHAR)"),
+            ("import_id", "VARCHAR"),
+        ),
+        ("request_id",),
+    ),
+    "labels": (
+        (
+            ("request_id", "VARCHAR"),
+            ("source", "VARCHAR"),
+            ("abstain", "BOOLEAN"),
+            ("acceptable", "JSON"),
+            ("model", "VARCHAR"),
+            ("tier", "VARCHAR"),
+            ("retrieval", "VARCHAR"),
+            ("context_tokens", "BIGINT"),
+            ("cache", "VARCHAR"),
+            ("escalation", "VARCHAR"),
+            ("action", "VARCHAR"),
+            ("note", "VARCHAR"),
+            ("import_id", "VARCHAR"),
+        ),
+        ("request_id",),
+    ),
+    "outcomes": (
+        (
+            ("request_id", "VARCHAR"),
+            ("model", "VARCHAR"),
+            ("kind", "VARCHAR"),
+            ("eval_group", "VARCHAR"),
+            ("quality", "DOUBLE"),
+            ("quality_scale", "VARCHAR"),
+            ("cost_usd", "DOUBLE"),
+            ("latency_ms", "DOUBLE"),
+            ("ttft_ms", "DOUBLE"),
+            ("input_tokens", "BIGINT"),
+            ("output_tokens", "BIGINT"),
+            ("error", "VARCHAR"),
+            ("fallback_model", "VARCHAR"),
+            ("cache_hit", "BOOLEAN"),
+            ("propensity", "DOUBLE"),
+            ("path", "JSON"),
+            ("ts", "TIMESTAMP"),
+            ("import_id", "VARCHAR"),
+        ),
+        ("request_id", "model", "kind"),
+    ),
+}
+
+#: Path components a label may judge (the gold columns of `labels`).
+LABEL_COMPONENTS = ("model", "tier", "retrieval", "context_tokens", "cache", "escalation", "action")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one writer did."""
+
+    table: str
+    inserted: int
+    replaced: int
+    skipped_identical: int
+    skipped_conflicting: int
+
+
+class ConflictError(DatasetError):
+    """Rows whose key exists in the store with different content."""
+
+
+def empty_frame(table: str) -> pd.DataFrame:
+    """An empty DataFrame with the table's columns."""
+    cols, _ = TABLES[table]
+    return pd.DataFrame({name: pd.Series(dtype="object") for name, _ in cols})
+
+
+def label_row(
+    request_id: str,
+    acceptable: list[dict[str, Any]],
+    source: str,
+    abstain: bool = False,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """A `labels` row from acceptable partial paths (best first); gold columns repeat the first one."""
+    gold = acceptable[0] if acceptable else {}
+    row: dict[str, Any] = {
+        "request_id": request_id,
+        "source": source,
+        "abstain": abstain,
+        "acceptable": json.dumps(acceptable, sort_keys=True, ensure_ascii=False),
+        "note": note,
+    }
+    for comp in LABEL_COMPONENTS:
+        value = gold.get(comp)
+        if comp in ("retrieval", "escalation") and comp in gold and value is None:
+            value = "none"
+        row[comp] = value
+    return row
+
+
+def write(
+    cur: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    import_id: str | None,
+    on_conflict: OnConflict = "error",
+) -> WriteResult:
+    """Insert `frame` into `table` inside the caller's transaction.
+
+    Raises:
+        ConflictError: `on_conflict="error"` and some key exists with different content (names up to 5 keys).
+        DatasetError: the frame repeats a key.
+    """
+    cols, keys = TABLES[table]
+    names = [c for c, _ in cols]
+    frame = frame.copy()
+    for name in names:
+        if name not in frame.columns:
+            frame[name] = None
+    frame["import_id"] = import_id
+    frame = frame[names]
+    dup = frame.duplicated(list(keys), keep=False)
+    if dup.any():
+        first = frame.loc[dup, list(keys)].iloc[0].tolist()
+        raise DatasetError(f"{table}: key {dict(zip(keys, first, strict=True))} occurs more than once")
+    view = f"_incoming_{table}"
+    casts = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in cols)
+    cur.register(f"{view}_raw", frame)
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {casts} FROM {view}_raw")
+    finally:
+        cur.unregister(f"{view}_raw")
+    on = " AND ".join(f"t.{k} = i.{k}" for k in keys)
+    content = [n for n in names if n not in keys and n != "import_id"]
+    differs = " OR ".join(f"t.{n} IS DISTINCT FROM i.{n}" for n in content) or "FALSE"
+    counts = cur.execute(
+        f"SELECT count(*) FILTER (WHERE NOT ({differs})), count(*) FILTER (WHERE {differs}) "
+        f"FROM {view} i JOIN {table} t ON {on}"
+    ).fetchone()
+    identical, conflicting = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+    if conflicting and on_conflict == "error":
+        sample = cur.execute(
+            f"SELECT {', '.join('i.' + k for k in keys)} FROM {view} i JOIN {table} t ON {on} "
+            f"WHERE {differs} "
+            "LIMIT 5"
+        ).fetchall()
+        shown = ", ".join("/".join(str(v) for v in row) for row in sample)
+        raise ConflictError(
+            f"{table}: {conflicting} row(s) already in the store with different content (e.g. {shown}); "
+            "pass --on-conflict replace to overwrite them or --on-conflict skip to keep the stored rows"
+        )
+    replaced = 0
+    if conflicting and on_conflict == "replace":
+        cur.execute(f"DELETE FROM {table} t USING {view} i WHERE {on} AND ({differs})")
+        replaced = conflicting
+    before = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
+    cur.execute(
+        f"INSERT INTO {table} SELECT i.* FROM {view} i WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})"
+    )
+    after = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
+    cur.execute(f"DROP TABLE {view}")
+    inserted = int(after[0]) - int(before[0]) if after and before else 0
+    return WriteResult(
+        table=table,
+        inserted=inserted - replaced,
+        replaced=replaced,
+        skipped_identical=identical,
+        skipped_conflicting=conflicting if on_conflict == "skip" else 0,
+    )
