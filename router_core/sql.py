@@ -183,6 +183,22 @@ def _field_column(ref: Ref) -> str:
     return ident(f"s_{ref.name}")
 
 
+def _raw_column(ref: Ref) -> str:
+    """A field of the raw request relation (the documented columns), typed as the rule language sees it."""
+    if ref.kind == "attr":
+        return f"attrs[{q(ref.name[len('attrs.') :])}]"
+    if ref.name == "hour":
+        return "CAST(hour(ts) AS DOUBLE)"
+    if ref.name in NUMBER_FIELDS:
+        return f"CAST({ident(ref.name)} AS DOUBLE)"
+    return f"CAST({ident(ref.name)} AS VARCHAR)"
+
+
+def where_sql(condition: Node) -> str:
+    """A condition over request fields and attrs as a SQL predicate on the raw request relation."""
+    return expr_sql(condition, _raw_column)
+
+
 # ------------------------------------------------------------------------------------------ signals
 
 
@@ -240,12 +256,6 @@ class _Compiler:
         p = self.prices[m]
         return f"((pt * {num(p.input_per_token)}) + (out_tokens * {num(p.output_per_token)}))"
 
-    def p95(self, m: str) -> str:
-        spec = self.router.models[m]
-        tps = num(spec.latency.output_tokens_per_s)
-        lat = f"({num(spec.latency.p95_ms)} + ((out_tokens / {tps}) * 1000.0))"
-        return f"({lat} + {self.retrieval('latency_ms')})"
-
     def retrieval(self, attr: str) -> str:
         values = {i: num(getattr(spec, attr)) for i, spec in self.router.indexes.items()}
         return self.by_model("retrieval", values, default="0.0")
@@ -283,27 +293,18 @@ class _Compiler:
     def pick(self, cands: list[tuple[str, str, list[str]]]) -> str:
         """The first candidate (in order) that is allowed and whose key is minimal; NULL when none is.
 
-        `cands` holds (model, allowed condition, key expressions); keys compare lexicographically, a later
-        candidate must be strictly smaller to win, as in the Python engine's `pick`.
+        `cands` holds (model, allowed condition, key expressions). Candidates become structs of their keys and
+        their position, sorted: structs compare field by field, so the minimal key wins and ties go to the
+        earlier candidate, as in the Python engine's `pick`.
         """
-
-        def less(a: list[str], b: list[str], strict: bool) -> str:
-            if not a:
-                return "FALSE" if strict else "TRUE"
-            rest = less(a[1:], b[1:], strict)
-            return f"({a[0]} < {b[0]} OR ({a[0]} = {b[0]} AND {rest}))"
-
-        whens = []
-        for i, (m, ok, key) in enumerate(cands):
-            beats = [
-                f"(NOT {ok_j} OR {less(key, key_j, strict=j < i)})"
-                for j, (_, ok_j, key_j) in enumerate(cands)
-                if j != i
-            ]
-            whens.append(f"WHEN {' AND '.join([ok, *beats])} THEN {q(m)}")
-        if not whens:
+        if not cands:
             return "CAST(NULL AS VARCHAR)"
-        return "(CASE " + " ".join(whens) + " ELSE CAST(NULL AS VARCHAR) END)"
+        items = []
+        for pos, (m, ok, key) in enumerate(cands):
+            fields = [f"'k{n}': {expr}" for n, expr in enumerate(key)]
+            fields += [f"'o': {pos}", f"'m': {q(m)}", f"'ok': {ok}"]
+            items.append("{" + ", ".join(fields) + "}")
+        return f"(list_sort(list_filter([{', '.join(items)}], lambda x: x.ok)))[1].m"
 
     # -- layers
     def base(self, source: str) -> str:
@@ -378,65 +379,94 @@ class _Compiler:
         ]
         return f"SELECT {', '.join(cols)} FROM ruled"
 
-    def cur_cost(self) -> str:
-        return self.by_model("model", {m: self.cost(m) for m in self.models})
+    # Per-model facts that do not change across policy layers (a policy changes the model, and a block ends
+    # the pipeline) are computed once per request: c_i cost, p_i p95 latency, e_i eligibility of model i.
+    def col(self, prefix: str, m: str) -> str:
+        return f"{prefix}_{self.models.index(m)}"
+
+    def precompute(self) -> list[tuple[str, str]]:
+        first = ["*", f"{self.retrieval('cost_per_query')} AS _rc", f"{self.retrieval('latency_ms')} AS _rl"]
+        first += [f"{self.cost(m)} AS {self.col('c', m)}" for m in self.models]
+        first += [f"{self.eligible(m)} AS {self.col('e', m)}" for m in self.models]
+        second = ["*"]
+        for m in self.models:
+            spec = self.router.models[m]
+            tps = num(spec.latency.output_tokens_per_s)
+            lat = f"({num(spec.latency.p95_ms)} + ((out_tokens / {tps}) * 1000.0))"
+            second.append(f"({lat} + _rl) AS {self.col('p', m)}")
+        return [
+            ("pre1", f"SELECT {', '.join(first)} FROM r0"),
+            ("pre2", f"SELECT {', '.join(second)} FROM pre1"),
+        ]
+
+    def current(self, prefix: str) -> str:
+        """The per-model column `prefix_i` of the current model."""
+        return self.by_model("model", {m: self.col(prefix, m) for m in self.models})
 
     def cur_rank(self) -> str:
         return self.by_model("model", {m: str(self.rank(m)) for m in self.models})
 
     def policy_layers(self, k: int, prev: str) -> list[tuple[str, str]]:
-        """CTEs for policy k: one computing the violation `_v` and target `_t`, one applying them."""
+        """CTEs for policy k: current-model facts, the violation `_v` and target `_t`, then applying them."""
         pol = self.policies[k]
         live = f"(action <> 'block' AND a_{k})"
         target = "CAST(NULL AS VARCHAR)"
         flag_extra = "FALSE"
+        facts = (
+            f"SELECT *, {self.cur_rank()} AS _rank, {self.current('c')} AS _cc, {self.current('p')} AS _cp "
+            f"FROM {prev}"
+        )
         if isinstance(pol, PrivacyPolicy | RegionPolicy):
             if isinstance(pol, RegionPolicy):
                 live = f"({live} AND f_region IS NOT NULL)"
             violated = f"({live} AND NOT {self.satisfies_column(k, 'model')})"
             if pol.on_violation == "reroute":
-                cands = [
-                    (
-                        m,
-                        f"({self.cur_rank()} <= {self.rank(m)} AND {self.eligible(m)})",
-                        [self.cost(m), f"{self.rank(m)}.0"],
-                    )
-                    for m in self.models
-                ]
-                target = self.pick(cands)
+                target = self.pick(
+                    [
+                        (
+                            m,
+                            f"(_rank <= {self.rank(m)} AND {self.col('e', m)})",
+                            [self.col("c", m), f"{self.rank(m)}.0"],
+                        )
+                        for m in self.models
+                    ]
+                )
         elif isinstance(pol, CostCeilingPolicy):
-            cost = f"({self.cur_cost()} + {self.retrieval('cost_per_query')})"
-            violated = f"({live} AND {cost} > {num(pol.max_usd)})"
+            ceiling = num(pol.max_usd)
+            violated = f"({live} AND (_cc + _rc) > {ceiling})"
             if pol.on_violation == "downgrade":
-                cands = [
-                    (
-                        m,
-                        f"({self.cur_rank()} >= {self.rank(m)} AND {self.eligible(m)} AND "
-                        f"({self.cost(m)} + {self.retrieval('cost_per_query')}) <= {num(pol.max_usd)})",
-                        [f"-{self.rank(m)}.0", self.cost(m)],
-                    )
-                    for m in self.models
-                ]
-                target = self.pick(cands)
+                target = self.pick(
+                    [
+                        (
+                            m,
+                            f"(_rank >= {self.rank(m)} AND {self.col('e', m)} AND "
+                            f"({self.col('c', m)} + _rc) <= {ceiling})",
+                            [f"-{self.rank(m)}.0", self.col("c", m)],
+                        )
+                        for m in self.models
+                    ]
+                )
         elif isinstance(pol, LatencyTargetPolicy):
-            p95 = self.by_model("model", {m: self.p95(m) for m in self.models})
-            violated = f"({live} AND {p95} > {num(pol.p95_ms)})"
+            goal = num(pol.p95_ms)
+            violated = f"({live} AND _cp > {goal})"
             if pol.on_violation == "downgrade":
-                cands = [
-                    (
-                        m,
-                        f"({self.cur_rank()} >= {self.rank(m)} AND {self.eligible(m)} AND "
-                        f"{self.p95(m)} <= {num(pol.p95_ms)})",
-                        [f"-{self.rank(m)}.0", self.p95(m), self.cost(m)],
-                    )
-                    for m in self.models
-                ]
-                target = self.pick(cands)
+                target = self.pick(
+                    [
+                        (
+                            m,
+                            f"(_rank >= {self.rank(m)} AND {self.col('e', m)} AND "
+                            f"{self.col('p', m)} <= {goal})",
+                            [f"-{self.rank(m)}.0", self.col("p", m), self.col("c", m)],
+                        )
+                        for m in self.models
+                    ]
+                )
         elif isinstance(pol, ConfidenceFloorPolicy):
             violated = f"({live} AND confidence < {num(pol.min_confidence)})"
         else:  # pragma: no cover
             raise TypeError(f"unknown policy {pol!r}")
-        first = f"SELECT *, {violated} AS _v, {target} AS _t FROM {prev}"
+        # the target is only looked for where the policy is violated
+        first = f"SELECT *, {violated} AS _v, (CASE WHEN {violated} THEN {target} END) AS _t FROM {prev}_f"
 
         blocked = "FALSE"
         moved = "FALSE"
@@ -466,45 +496,52 @@ class _Compiler:
             esc = pol.escalate_to
             if esc.startswith(ESCALATION_MODEL_PREFIX):
                 m = esc[len(ESCALATION_MODEL_PREFIX) :]
-                esc_sql = f"(CASE WHEN {self.eligible(m)} THEN {q(esc)} ELSE {q(ESCALATION_HUMAN)} END)"
+                esc_sql = f"(CASE WHEN {self.col('e', m)} THEN {q(esc)} ELSE {q(ESCALATION_HUMAN)} END)"
             else:
                 esc_sql = q(esc)
             new_escalation = f"(CASE WHEN _v THEN {esc_sql} ELSE escalation END)"
 
-        model = f"(CASE WHEN {blocked} THEN CAST(NULL AS VARCHAR) WHEN {moved} THEN _t ELSE model END)"
-        fallbacks = (
+        # stage 1: the path after the policy's own change (block or move); stage 2: hard-policy restriction
+        stage1 = [
+            f"{blocked} AS _blk",
+            f"(CASE WHEN {blocked} THEN CAST(NULL AS VARCHAR) WHEN {moved} THEN _t ELSE model END) AS _model",
             f"(CASE WHEN {blocked} THEN CAST([] AS VARCHAR[]) "
-            f"WHEN {moved} THEN list_filter(fallbacks, lambda x: x <> _t) ELSE fallbacks END)"
-        )
-        escalation = f"(CASE WHEN {blocked} THEN 'none' ELSE {new_escalation} END)"
+            f"WHEN {moved} THEN list_filter(fallbacks, lambda x: x <> _t) ELSE fallbacks END) AS _fb1",
+            f"(CASE WHEN {blocked} THEN 'none' ELSE {new_escalation} END) AS _esc1",
+        ]
+        fallbacks, escalation = "_fb1", "_esc1"
         if self.is_hard(k):
             # while a hard policy applies (and the request is not blocked), drop what breaks it
             keep = f"lambda x: {self.satisfies_column(k, 'x')}"
-            restrict_live = f"({live} AND NOT {blocked})"
-            fallbacks = (
-                f"(CASE WHEN {restrict_live} THEN list_filter({fallbacks}, {keep}) ELSE {fallbacks} END)"
-            )
+            restrict_live = f"({live} AND NOT _blk)"
+            fallbacks = f"(CASE WHEN {restrict_live} THEN list_filter(_fb1, {keep}) ELSE _fb1 END)"
             esc_ok = self.by_model(
-                "escalation", {ESCALATION_MODEL_PREFIX + m: self.satisfies(k, m) for m in self.models}, "TRUE"
+                "_esc1", {ESCALATION_MODEL_PREFIX + m: self.satisfies(k, m) for m in self.models}, "TRUE"
             )
             human = q(ESCALATION_HUMAN)
-            escalation = f"(CASE WHEN {restrict_live} AND NOT {esc_ok} THEN {human} ELSE {escalation} END)"
+            escalation = f"(CASE WHEN {restrict_live} AND NOT {esc_ok} THEN {human} ELSE _esc1 END)"
             flag_extra = "(len(fallbacks) <> len(_fb2) OR escalation <> _esc2)"
-        second_cols = [
-            f"{model} AS model",
-            f"(CASE WHEN {blocked} THEN CAST(NULL AS VARCHAR) ELSE retrieval END) AS retrieval",
-            f"(CASE WHEN {blocked} THEN CAST(0 AS BIGINT) ELSE context_tokens END) AS context_tokens",
-            f"(CASE WHEN {blocked} THEN 'bypass' ELSE cache END) AS cache",
-            f"(CASE WHEN {blocked} THEN 'block' ELSE {new_action} END) AS action",
-        ]
-        # fallbacks and escalation are computed first as _fb2/_esc2 so the flag can see whether they changed
-        mid = f"SELECT *, {fallbacks} AS _fb2, {escalation} AS _esc2 FROM {prev}_v"
+        stage2 = f"SELECT *, {fallbacks} AS _fb2, {escalation} AS _esc2 FROM {prev}_s"
         flag = f"(CASE WHEN _v OR {flag_extra} THEN list_append(flags, {q(pol.id)}) ELSE flags END) AS flags"
-        last = (
-            f"SELECT * EXCLUDE (_v, _t, _fb2, _esc2) REPLACE ({', '.join(second_cols)}, "
-            f"_fb2 AS fallbacks, _esc2 AS escalation, {flag}) FROM {prev}_m"
-        )
-        return [(f"{prev}_v", first), (f"{prev}_m", mid), (f"p{k}", last)]
+        final_cols = [
+            "_model AS model",
+            "(CASE WHEN _blk THEN CAST(NULL AS VARCHAR) ELSE retrieval END) AS retrieval",
+            "(CASE WHEN _blk THEN CAST(0 AS BIGINT) ELSE context_tokens END) AS context_tokens",
+            "(CASE WHEN _blk THEN 'bypass' ELSE cache END) AS cache",
+            f"(CASE WHEN _blk THEN 'block' ELSE {new_action} END) AS action",
+            "_fb2 AS fallbacks",
+            "_esc2 AS escalation",
+            flag,
+        ]
+        helpers = "_rank, _cc, _cp, _v, _t, _blk, _model, _fb1, _esc1, _fb2, _esc2"
+        last = f"SELECT * EXCLUDE ({helpers}) REPLACE ({', '.join(final_cols)}) FROM {prev}_r"
+        return [
+            (f"{prev}_f", facts),
+            (f"{prev}_v", first),
+            (f"{prev}_s", f"SELECT *, {', '.join(stage1)} FROM {prev}_v"),
+            (f"{prev}_r", stage2),
+            (f"p{k}", last),
+        ]
 
     def final(self, prev: str) -> str:
         cfg = self.router.config
@@ -526,11 +563,9 @@ class _Compiler:
             "action",
             "rule_id",
             "confidence",
-            f"(CASE WHEN model IS NULL THEN 0.0 ELSE ({self.cur_cost()} + {self.retrieval('cost_per_query')})"
-            " END)"
-            " AS est_cost_usd",
-            f"(CASE WHEN model IS NULL THEN 0.0 ELSE ({self.by_model('model', p50)} + "
-            f"{self.retrieval('latency_ms')}) END) AS est_latency_ms",
+            f"(CASE WHEN model IS NULL THEN 0.0 ELSE ({self.current('c')} + _rc) END) AS est_cost_usd",
+            f"(CASE WHEN model IS NULL THEN 0.0 ELSE ({self.by_model('model', p50)} + _rl) END)"
+            " AS est_latency_ms",
             "flags AS policy_flags",
         ]
         return f"SELECT {', '.join(cols)} FROM {prev}"
@@ -543,7 +578,8 @@ class _Compiler:
             ("ruled", self.ruled()),
             ("r0", self.routed()),
         ]
-        prev = "r0"
+        ctes += self.precompute()
+        prev = "pre2"
         for k in range(len(self.policies)):
             layers = self.policy_layers(k, prev)
             ctes += layers

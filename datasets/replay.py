@@ -1,0 +1,211 @@
+"""Replay a registered router version over stored requests, writing its decisions atomically.
+
+One replay is one transaction: the version's previous decisions for the selected requests are deleted and the
+new ones inserted, so re-running replaces and never duplicates, and a replay killed midway leaves the previous
+state intact. Every run is stamped with the router hash and the price table it used.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+
+from routelab.datasets import prices as price_store
+from routelab.datasets import routers
+from routelab.datasets.errors import DatasetError, NotFoundError
+from routelab.datasets.store import Store, now_utc
+from routelab.router_core.engine import route_many
+from routelab.router_core.errors import PriceError, RuleSyntaxError
+from routelab.router_core.identity import config_hash
+from routelab.router_core.pricing import PriceTable
+from routelab.router_core.request import Request
+from routelab.router_core.rules import parse_condition
+from routelab.router_core.sql import DECISION_COLUMNS, REQUEST_COLUMNS, compile_sql, where_sql
+from routelab.router_core.validate import Router, field_resolver
+
+Engine = Literal["sql", "python"]
+REQUEST_FIELDS = [name for name, _ in REQUEST_COLUMNS]
+_STORED_COLUMNS = [
+    "router",
+    "request_id",
+    "run_id",
+    *[c for c in DECISION_COLUMNS if c not in ("router", "request_id")],
+]
+
+
+@dataclass(frozen=True)
+class ReplayRun:
+    """What one replay did."""
+
+    run_id: str
+    router: str
+    router_hash: str
+    price_table_id: str
+    engine: str
+    where: str | None
+    n_decisions: int
+    duration_s: float
+
+    @property
+    def decisions_per_s(self) -> float:
+        """Throughput of the run."""
+        return self.n_decisions / self.duration_s if self.duration_s > 0 else float("inf")
+
+
+def request_filter(where: str | None) -> str:
+    """SQL predicate for `--where` (a rule-language condition over request fields and attrs)."""
+    if not where:
+        return "TRUE"
+    try:
+        return where_sql(parse_condition(where, field_resolver()))
+    except RuleSyntaxError as exc:
+        raise DatasetError(f"--where: {exc}") from exc
+
+
+def rows_to_requests(rows: list[tuple[Any, ...]]) -> list[Request]:
+    """Stored request rows (columns in `REQUEST_COLUMNS` order) → Request models."""
+    out = []
+    for row in rows:
+        data = dict(zip(REQUEST_FIELDS, row, strict=True))
+        data["attrs"] = data["attrs"] or {}
+        out.append(Request.model_validate(data))
+    return out
+
+
+def iter_requests(store: Store, where: str | None = None, batch: int = 10_000) -> Iterator[list[Request]]:
+    """Stored requests (optionally filtered) in batches, ordered by request id."""
+    cur = store.con.cursor()
+    cur.execute(
+        f"SELECT {', '.join(REQUEST_FIELDS)} FROM requests WHERE {request_filter(where)} ORDER BY request_id"
+    )
+    while rows := cur.fetchmany(batch):
+        yield rows_to_requests(rows)
+    cur.close()
+
+
+def _progress(total: int, enabled: bool, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not enabled, unit="req", desc=desc, leave=False)
+
+
+def _sql_batches(
+    cur: Any, router: Router, table: PriceTable, run_id: str, pred: str, n: int, bar: Any
+) -> None:
+    """Decide with the SQL engine in rowid slices (so the progress bar moves), in the caller's transaction."""
+    lo_hi = cur.execute("SELECT min(rowid), max(rowid) FROM requests").fetchone()
+    if lo_hi is None or lo_hi[0] is None:
+        return
+    lo, hi = int(lo_hi[0]), int(lo_hi[1])
+    step = max(100_000, (hi - lo + 1) // 20)
+    for start in range(lo, hi + 1, step):
+        source = (
+            f"(SELECT {', '.join(REQUEST_FIELDS)} FROM requests "
+            f"WHERE rowid >= {start} AND rowid < {start + step} AND {pred})"
+        )
+        query = compile_sql(router, table, source)
+        cols = ", ".join(c for c in DECISION_COLUMNS if c not in ("router", "request_id"))
+        cur.execute(
+            f"INSERT INTO decisions (router, request_id, run_id, {cols}) "
+            f"SELECT router, request_id, ? AS run_id, {cols} FROM ({query})",
+            [run_id],
+        )
+        done = cur.execute(
+            f"SELECT count(*) FROM requests WHERE rowid >= {start} AND rowid < {start + step} AND {pred}"
+        ).fetchone()
+        bar.update(int(done[0]) if done else 0)
+
+
+def _python_batches(
+    store: Store, cur: Any, router: Router, table: PriceTable, run_id: str, where: str | None, bar: Any
+) -> None:
+    for batch in iter_requests(store, where):
+        decisions = route_many(router, batch, table)
+        frame = pd.DataFrame([d.model_dump(mode="json", exclude={"trace"}) for d in decisions])
+        frame["run_id"] = run_id
+        frame = frame[_STORED_COLUMNS]
+        cur.register("_py_decisions", frame)
+        cols = ", ".join(_STORED_COLUMNS)
+        cur.execute(f"INSERT INTO decisions ({cols}) SELECT {cols} FROM _py_decisions")
+        cur.unregister("_py_decisions")
+        bar.update(len(batch))
+
+
+def replay(
+    store: Store,
+    ref: str,
+    engine: Engine = "sql",
+    where: str | None = None,
+    price_table_id: str | None = None,
+    progress: bool = False,
+) -> ReplayRun:
+    """Decide every (or every selected) stored request with a registered version and store the decisions.
+
+    Args:
+        store: the open store.
+        ref: `name@version` of a registered router version.
+        engine: `sql` (the whole version as one DuckDB query) or `python` (one request at a time).
+        where: a rule-language condition selecting requests (default: all).
+        price_table_id: a stored price table (default: the most recent).
+        progress: show a progress bar on stderr.
+
+    Raises:
+        NotFoundError: unknown version or price table.
+        DatasetError: a bad `where`, or a model without a price.
+    """
+    router = routers.get(store, ref)
+    pid, table = price_store.load_stored(store, price_table_id)
+    pred = request_filter(where)
+    run_id = uuid.uuid4().hex[:16]
+    started = now_utc()
+    t0 = time.perf_counter()
+    total = int(store.scalar(f"SELECT count(*) FROM requests WHERE {pred}") or 0)
+    try:
+        with store.transaction() as cur, _progress(total, progress, f"replay {ref} ({engine})") as bar:
+            cur.execute(
+                "DELETE FROM decisions WHERE router = ? AND request_id IN "
+                f"(SELECT request_id FROM requests WHERE {pred})",
+                [ref],
+            )
+            if engine == "sql":
+                _sql_batches(cur, router, table, run_id, pred, total, bar)
+            elif engine == "python":
+                _python_batches(store, cur, router, table, run_id, where, bar)
+            else:
+                raise DatasetError(f"unknown engine {engine!r}; use sql or python")
+            n = int(cur.execute("SELECT count(*) FROM decisions WHERE run_id = ?", [run_id]).fetchone()[0])  # type: ignore[index]
+            duration = time.perf_counter() - t0
+            cur.execute(
+                "INSERT INTO replay_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, ref, config_hash(router), pid, engine, where, n, started, now_utc(), duration],
+            )
+    except PriceError as exc:
+        raise DatasetError(f"{ref} with price table {pid}: {exc}") from exc
+    return ReplayRun(run_id, ref, config_hash(router), pid, engine, where, n, duration)
+
+
+def explain(store: Store, request_id: str, ref: str, price_table_id: str | None = None) -> Any:
+    """The Python engine's decision with its trace for one stored request.
+
+    Uses the price table of the version's latest replay (else the most recent one), so the estimate matches
+    the stored decision.
+    """
+    router = routers.get(store, ref)
+    if price_table_id is None:
+        price_table_id = store.scalar(
+            "SELECT price_table_id FROM replay_runs WHERE router = ? ORDER BY finished_at DESC LIMIT 1", [ref]
+        )
+    _, table = price_store.load_stored(store, price_table_id)
+    row = store.execute(
+        f"SELECT {', '.join(REQUEST_FIELDS)} FROM requests WHERE request_id = ?", [request_id]
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no request {request_id!r} in {store.path}")
+    from routelab.router_core.engine import route
+
+    return route(router, rows_to_requests([row])[0], table)
