@@ -1,0 +1,160 @@
+"""`routelab import`, `routelab prices` and `routelab demo`: getting data into the store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from routelab.app.commands.common import CliError, add_db, add_json, open_store, print_json
+
+
+def _mapping(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        src, sep, dst = pair.partition("=")
+        if not sep or not src or not dst:
+            raise CliError(f"--map {pair!r}: write SOURCE_COLUMN=FIELD, e.g. --map idx=request_id")
+        out[src] = dst
+    return out
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a file into the store, all-or-nothing unless --collect-errors."""
+    from routelab.datasets.errors import DatasetError
+    from routelab.datasets.importers import import_file
+
+    with open_store(args.db) as store:
+        try:
+            report = import_file(
+                store,
+                Path(args.path),
+                args.format,
+                mapping=_mapping(args.map),
+                collect_errors=args.collect_errors,
+                on_conflict=args.on_conflict,
+                rejects_path=Path(args.rejects) if args.rejects else None,
+                progress=not args.json and sys.stderr.isatty(),
+            )
+        except DatasetError as exc:
+            raise CliError(f"{exc} (nothing was imported)") from exc
+    data = report.model_dump(mode="json") if hasattr(report, "model_dump") else dict(report.__dict__)
+    if args.json:
+        print_json(data)
+        return 0
+    if data.get("already_imported"):
+        print(f"{args.path}: already imported as {data.get('import_id')}; nothing added")
+        return 0
+    print(
+        f"{args.path}: imported ({args.format}) as {data.get('import_id')} "
+        f"in {data.get('duration_s', 0):.1f} s"
+    )
+    for key, value in data.items():
+        if key not in ("import_id", "path", "format", "duration_s", "already_imported") and value:
+            print(f"  {key}: {value}")
+    return 0
+
+
+def cmd_prices_snapshot(args: argparse.Namespace) -> int:
+    """Snapshot litellm's bundled price map (plus overrides) into the store."""
+    from routelab.datasets import prices
+    from routelab.datasets.prices import PriceFileError
+
+    with open_store(args.db) as store:
+        try:
+            pid = prices.snapshot(store, Path(args.overrides) if args.overrides else None)
+        except PriceFileError as exc:
+            raise CliError(str(exc)) from exc
+        _, table = prices.load_stored(store, pid)
+    if args.json:
+        print_json(
+            {"price_table_id": pid, "source": table.source, "as_of": table.as_of, "models": len(table.prices)}
+        )
+    else:
+        print(f"price table {pid}: {len(table.prices)} models from {table.source}, as of {table.as_of}")
+    return 0
+
+
+def cmd_prices_list(args: argparse.Namespace) -> int:
+    """List stored price tables."""
+    with open_store(args.db, read_only=True) as store:
+        rows = store.df("SELECT * FROM price_tables ORDER BY created_at").to_dict(orient="records")
+    if args.json:
+        print_json(rows)
+    for r in [] if args.json else rows:
+        print(f"{r['price_table_id']}  {r['n_models']:>5} models  {r['source']}  as of {r['as_of']}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Build the demo workspace: traffic, labels, outcomes, prices, three router versions, their replays."""
+    from routelab.datasets.workspace import build_demo
+
+    db = Path(args.db) if args.db else Path("routelab-demo.duckdb")
+    if db.exists() and not args.force:
+        raise CliError(f"{db} exists; pass --force to rebuild it, or another --db")
+    if db.exists():
+        db.unlink()
+        Path(str(db) + ".wal").unlink(missing_ok=True)
+    with open_store(str(db)) as store:
+        summary = build_demo(store, seed=args.seed, n_requests=args.requests, progress=not args.json)
+    if args.json:
+        print_json({"db": str(db), **summary})
+        return 0
+    print(f"demo workspace: {db}")
+    for line in summary.get("lines", []):
+        print(f"  {line}")
+    print("next:")
+    print(f"  routelab router list --db {db}")
+    print(f"  routelab explain <request id> --version acme-gateway@2 --db {db}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `import`, `prices` and `demo`."""
+    p = sub.add_parser("import", help="import requests, labels or outcomes from a file")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument(
+        "--format",
+        required=True,
+        metavar="F",
+        help="requests, labels, outcomes, routerbench, routellm, litellm-spend or openai-chat",
+    )
+    p.add_argument("--map", action="append", metavar="SRC=FIELD", help="rename a source column (repeatable)")
+    p.add_argument("--collect-errors", action="store_true", help="load valid rows, write rejects to a file")
+    p.add_argument("--rejects", metavar="FILE", help="where --collect-errors writes rejected rows")
+    p.add_argument(
+        "--on-conflict",
+        choices=["error", "replace", "skip"],
+        default="error",
+        help="what to do with ids already stored with different content (default: error)",
+    )
+    add_db(p)
+    add_json(p)
+    p.set_defaults(func=cmd_import)
+
+    prices = sub.add_parser("prices", help="price tables: snapshot litellm's bundled map, list")
+    psub = prices.add_subparsers(dest="prices_command", metavar="SUBCOMMAND")
+    prices.set_defaults(func=lambda _a: (prices.print_help(), 2)[1])
+    p = psub.add_parser("snapshot", help="store litellm's bundled price map plus overrides")
+    p.add_argument(
+        "--overrides", metavar="FILE", help="YAML/JSON/CSV prices for self-hosted or negotiated models"
+    )
+    add_db(p)
+    add_json(p)
+    p.set_defaults(func=cmd_prices_snapshot)
+    p = psub.add_parser("list", help="stored price tables")
+    add_db(p)
+    add_json(p)
+    p.set_defaults(func=cmd_prices_list)
+
+    p = sub.add_parser("demo", help="build the demo workspace (deterministic for a seed)")
+    p.add_argument("--db", metavar="PATH", help="store file to create (default: ./routelab-demo.duckdb)")
+    p.add_argument(
+        "--requests", type=int, default=20_000, metavar="N", help="number of requests (default 20000)"
+    )
+    p.add_argument("--seed", type=int, default=7, metavar="S", help="random seed (default 7)")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    add_json(p)
+    p.set_defaults(func=cmd_demo)

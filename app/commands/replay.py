@@ -1,0 +1,84 @@
+"""`routelab replay` (decide stored requests with a registered version) and `routelab bench replay`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from routelab.app.commands.common import CliError, add_db, add_json, open_store, print_json
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay a registered version over stored requests."""
+    from routelab.datasets import replay
+    from routelab.datasets.errors import DatasetError
+
+    with open_store(args.db) as store:
+        try:
+            run = replay.replay(
+                store,
+                args.version,
+                engine=args.engine,
+                where=args.where,
+                price_table_id=args.prices,
+                progress=not args.json and sys.stderr.isatty(),
+            )
+        except DatasetError as exc:
+            raise CliError(f"{exc} (previous decisions kept)") from exc
+    if args.json:
+        print_json({**run.__dict__, "decisions_per_s": run.decisions_per_s})
+        return 0
+    print(
+        f"{run.router}: {run.n_decisions:,} decisions with the {run.engine} engine in {run.duration_s:.2f} s "
+        f"({run.decisions_per_s:,.0f}/s); run {run.run_id}, price table {run.price_table_id}"
+    )
+    return 0
+
+
+def cmd_bench_replay(args: argparse.Namespace) -> int:
+    """Decisions per second of the SQL and Python engines on the same data, and peak memory."""
+    from routelab.datasets.bench import bench_replay
+
+    result = bench_replay(
+        n_requests=args.requests, python_sample=args.python_sample, seed=args.seed, progress=not args.json
+    )
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"replay benchmark: {result['n_requests']:,} requests, router {result['router']}")
+    print(
+        f"  sql engine     {result['sql_decisions_per_s']:>14,.0f} decisions/s  "
+        f"({result['sql_seconds']:.2f} s)"
+    )
+    print(
+        f"  python engine  {result['python_decisions_per_s']:>14,.0f} decisions/s  "
+        f"(sample of {result['python_sample']:,})"
+    )
+    print(f"  ratio          {result['ratio']:>14,.1f}x")
+    print(f"  peak RSS       {result['peak_rss_mb']:>14,.0f} MB")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `replay` and `bench`."""
+    p = sub.add_parser("replay", help="decide stored requests with a registered router version")
+    p.add_argument("version", metavar="NAME@VERSION")
+    p.add_argument("--engine", choices=["sql", "python"], default="sql", help="default: sql")
+    p.add_argument("--where", metavar="CONDITION", help="select requests, e.g. 'workflow == \"support\"'")
+    p.add_argument("--prices", metavar="PRICE_TABLE_ID", help="a stored price table (default: the newest)")
+    add_db(p)
+    add_json(p)
+    p.set_defaults(func=cmd_replay)
+
+    bench = sub.add_parser("bench", help="benchmarks that print figures")
+    bsub = bench.add_subparsers(dest="bench_command", metavar="SUBCOMMAND")
+    bench.set_defaults(func=lambda _a: (bench.print_help(), 2)[1])
+    p = bsub.add_parser("replay", help="SQL vs Python engine decisions/s and peak memory")
+    p.add_argument("--requests", type=int, default=1_000_000, metavar="N", help="default 1,000,000")
+    p.add_argument(
+        "--python-sample", type=int, default=20_000, metavar="N", help="requests for the Python engine"
+    )
+    p.add_argument("--seed", type=int, default=7, metavar="S")
+    add_json(p)
+    p.set_defaults(func=cmd_bench_replay)
