@@ -1,0 +1,80 @@
+"""`routelab bench replay`: decisions per second of both engines on the same data, and peak memory."""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from routelab.datasets import prices as price_store
+from routelab.datasets import replay, routers
+from routelab.datasets.store import open_store
+from routelab.datasets.workspace import example_config, example_prices
+
+BENCH_ROUTER = "acme_v3.yaml"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _replicate(store: Any, factor: int, n_requests: int) -> None:
+    """Grow the requests table to `n_requests` by copying the base traffic under new ids."""
+    cols = [
+        r[0]
+        for r in store.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'requests' ORDER BY ordinal_position"
+        ).fetchall()
+    ]
+    rest = ", ".join(c for c in cols if c != "request_id")
+    with store.transaction() as cur:
+        cur.execute("CREATE TEMP TABLE base AS SELECT * FROM requests")
+        cur.execute(
+            f"INSERT INTO requests (request_id, {rest}) SELECT request_id || '~' || i, {rest} "
+            f"FROM base, range(1, {factor}) t(i)"
+        )
+        cur.execute(
+            "DELETE FROM requests WHERE rowid IN "
+            f"(SELECT rowid FROM requests ORDER BY rowid OFFSET {n_requests})"
+        )
+        cur.execute("DROP TABLE base")
+
+
+def bench_replay(
+    n_requests: int = 1_000_000, python_sample: int = 20_000, seed: int = 7, progress: bool = False
+) -> dict[str, Any]:
+    """Replay the example router with the Python engine on a sample and the SQL engine on `n_requests`.
+
+    The base traffic is the demo generator's (up to 20,000 distinct requests), copied under new ids up to
+    `n_requests`; the store is a temporary DuckDB file.
+    """
+    from routelab.datasets import demo
+
+    with (
+        tempfile.TemporaryDirectory(prefix="routelab-bench-") as tmp,
+        open_store(Path(tmp) / "bench.duckdb") as store,
+    ):
+        base_n = min(n_requests, max(python_sample, 1), 20_000)
+        demo.write_demo(store, demo.generate(seed=seed, n_requests=base_n))
+        pid = price_store.save_price_table(store, example_prices())
+        ref = routers.add(store, example_config(BENCH_ROUTER), source=BENCH_ROUTER).ref
+        py_run = replay.replay(store, ref, engine="python", price_table_id=pid, progress=progress)
+        if n_requests > base_n:
+            _replicate(store, -(-n_requests // base_n), n_requests)
+        t0 = time.perf_counter()
+        sql_run = replay.replay(store, ref, engine="sql", price_table_id=pid, progress=progress)
+        sql_seconds = time.perf_counter() - t0
+        return {
+            "n_requests": sql_run.n_decisions,
+            "router": ref,
+            "sql_seconds": sql_seconds,
+            "sql_decisions_per_s": sql_run.n_decisions / sql_seconds,
+            "python_sample": py_run.n_decisions,
+            "python_seconds": py_run.duration_s,
+            "python_decisions_per_s": py_run.decisions_per_s,
+            "ratio": (sql_run.n_decisions / sql_seconds) / py_run.decisions_per_s,
+            "peak_rss_mb": _peak_rss_mb(),
+        }
