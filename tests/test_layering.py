@@ -36,7 +36,7 @@ RULES: dict[str, Room] = {
     "router_core": Room(rooms=frozenset(), third_party=frozenset({"pydantic", "yaml"})),
     "datasets": Room(
         rooms=frozenset({"router_core"}),
-        # tqdm draws progress bars on long imports and replays; tiktoken reads litellm's bundled tokenizer files
+        # tqdm draws progress bars on long imports and replays; tiktoken reads litellm's bundled tokenizers
         third_party=frozenset(
             {"duckdb", "pandas", "pyarrow", "litellm", "numpy", "pydantic", "yaml", "tqdm", "tiktoken"}
         ),
