@@ -86,7 +86,8 @@ def test_a_model_without_a_price_names_it_and_keeps_the_store(example_store: Sto
 def test_explain_gives_the_trace_of_the_stored_decision(example_store: Store) -> None:
     replay.replay(example_store, "acme-gateway@2")
     decision = replay.explain(example_store, "ex-refund", "acme-gateway@2")
-    assert decision.trace is not None and decision.trace.rules[-1].matched
+    assert decision.trace is not None
+    assert decision.trace.rules[-1].matched
     model, rule = example_store.execute(
         "SELECT model, rule_id FROM decisions WHERE router = 'acme-gateway@2' AND request_id = 'ex-refund'"
     ).fetchone()  # type: ignore[misc]
@@ -97,7 +98,8 @@ def test_a_replay_killed_midway_leaves_the_previous_state(example_store: Store, 
     # enough requests that the Python engine is still deciding when the process is killed
     example_store.execute(
         "INSERT INTO requests (request_id, workflow, task, prompt, attrs) "
-        "SELECT 'bulk-' || i, 'support', 'refund', 'I want a refund for order ' || i, MAP {} FROM range(200000) t(i)"
+        "SELECT 'bulk-' || i, 'support', 'refund', 'I want a refund for order ' || i, MAP {} "
+        "FROM range(200000) t(i)"
     )
     replay.replay(example_store, "acme-gateway@1", where='workflow == "coding"')
     before = stored(example_store, "acme-gateway@1")
@@ -122,7 +124,8 @@ def test_a_replay_killed_midway_leaves_the_previous_state(example_store: Store, 
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert child.stdout is not None and child.stdout.readline().strip() == "started"
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "started"
     time.sleep(2.0)
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)

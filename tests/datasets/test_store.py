@@ -1,4 +1,4 @@
-"""The store: migrations upgrade without loss, one writer at a time, conflict-aware writes, router registry."""
+"""The store: lossless migrations, one writer at a time, conflict-aware writes, the router registry."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ def test_a_second_writing_process_gets_a_clear_message(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
         with pytest.raises(StoreBusyError, match=rf"process {holder.pid} is writing this store"):
             open_store(path, retries=1, wait_s=0.05)
     finally:
