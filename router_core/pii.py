@@ -429,6 +429,18 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+#: Cheap conditions every candidate of a type needs (read off its pattern): an email has an `@`, an IP address
+#: a `.` or `:`, and every phone number, card number, IBAN and SSN a digit.
+_NECESSARY: dict[PiiType, str] = {
+    PiiType.EMAIL: "contains({col}, '@')",
+    PiiType.IP_ADDRESS: "(contains({col}, '.') OR contains({col}, ':'))",
+    PiiType.PHONE: "regexp_matches({col}, '[0-9]')",
+    PiiType.PAYMENT_CARD: "regexp_matches({col}, '[0-9]')",
+    PiiType.IBAN: "regexp_matches({col}, '[0-9]')",
+    PiiType.US_SSN: "regexp_matches({col}, '[0-9]')",
+}
+
+
 def has_pii_sql(column_sql: str, pii_type: PiiType) -> str:
     """A DuckDB boolean expression equal to `has_pii` for every text.
 
@@ -449,6 +461,27 @@ def has_pii_sql(column_sql: str, pii_type: PiiType) -> str:
     if spec.validator_sql is None:
         return f"coalesce(regexp_matches({col}, {pattern}), false)"
     check = spec.validator_sql.format(c="pii_c")
-    return (
+    full = (
         f"coalesce(len(list_filter(regexp_extract_all({col}, {pattern}), lambda pii_c: {check})) > 0, false)"
     )
+    # CASE evaluates the expensive branch only on rows passing a cheap necessary condition (no candidate can
+    # match without it), which keeps the SQL engine fast on the many prompts without PII
+    guard = f"regexp_matches({col}, {pattern})"
+    cheap = _NECESSARY.get(PiiType(pii_type))
+    if cheap is not None:
+        guard = f"({cheap.format(col=col)} AND {guard})"
+    return f"(CASE WHEN coalesce({guard}, false) THEN {full} ELSE false END)"
+
+
+def has_any_pii_sql(column_sql: str, pii_types: Iterable[PiiType]) -> str:
+    """A DuckDB boolean expression: whether the text holds PII of any of the types (never NULL).
+
+    One regex made of every type's candidate pattern guards the per-type checks: a row without any candidate
+    costs one regex call instead of one per type.
+    """
+    types = [PiiType(t) for t in pii_types]
+    col = f"CAST(({column_sql}) AS VARCHAR)"
+    combined = "|".join(f"(?:{_SPECS[t].pattern})" for t in types)
+    anyof = " OR ".join(has_pii_sql(column_sql, t) for t in types)
+    guard = f"coalesce(regexp_matches({col}, {_sql_string(combined)}), false)"
+    return f"(CASE WHEN {guard} THEN ({anyof}) ELSE false END)"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from routelab.router_core.config import (
     ConfidenceFloorPolicy,
@@ -33,7 +34,7 @@ from routelab.router_core.config import (
     RegionPolicy,
 )
 from routelab.router_core.paths import ESCALATION_HUMAN, ESCALATION_MODEL_PREFIX
-from routelab.router_core.pii import has_pii_sql
+from routelab.router_core.pii import has_any_pii_sql
 from routelab.router_core.pricing import ModelPrice, PriceTable, resolve_prices
 from routelab.router_core.request import NUMBER_FIELDS, TEXT_FIELDS
 from routelab.router_core.rules import (
@@ -202,34 +203,69 @@ def where_sql(condition: Node) -> str:
 # ------------------------------------------------------------------------------------------ signals
 
 
-def signal_sql(sig: CompiledSignal) -> list[tuple[str, str]]:
-    """(column, expression) pairs computing one signal (and its confidence) from the base columns."""
+def literal_alternation(phrases: Sequence[str]) -> str:
+    """An RE2 pattern matching any of the phrases literally (punctuation escaped, other characters as is)."""
+    return "|".join(
+        "".join("\\" + ch if not ch.isalnum() and ch.isascii() else ch for ch in p) for p in phrases
+    )
+
+
+def _any_phrase(hay: str, needles: Sequence[str]) -> str:
+    """Whether any needle occurs in `hay`: one RE2 alternation for many phrases, `contains` for few."""
+    if len(needles) > 2:
+        return f"coalesce(regexp_matches({hay}, {q(literal_alternation(needles))}), FALSE)"
+    return "(" + " OR ".join(f"coalesce(contains({hay}, {q(n)}), FALSE)" for n in needles) + ")"
+
+
+@dataclass(frozen=True)
+class SignalSql:
+    """The SQL of one signal in three steps: inputs to compute once, the winning label index, the values."""
+
+    inputs: list[tuple[str, str]]
+    index: list[tuple[str, str]]
+    values: list[tuple[str, str]]
+
+
+def signal_sql(sig: CompiledSignal) -> SignalSql:
+    """The columns computing one signal (and its confidence) from the base columns."""
     spec = sig.spec
     x = expr_sql(sig.field, _field_column)
     name = spec.name
     if isinstance(spec, PiiSignal):
-        anyof = " OR ".join(has_pii_sql(x, t) for t in spec.types)
-        return [(f"s_{name}", f"coalesce(({x} IS NOT NULL AND ({anyof})), FALSE)")]
+        found = f"coalesce(({x} IS NOT NULL AND {has_any_pii_sql(x, spec.types)}), FALSE)"
+        return SignalSql([], [], [(f"s_{name}", found)])
     if isinstance(spec, LengthSignal):
         whens = " ".join(
             f"WHEN {x} <= {num(b.max)} THEN {q(b.label)}" if b.max is not None else f"ELSE {q(b.label)}"
             for b in spec.buckets
         )
-        return [(f"s_{name}", f"(CASE WHEN {x} IS NULL THEN NULL {whens} END)")]
-    conds: list[tuple[str, str, float]] = []
+        return SignalSql([], [], [(f"s_{name}", f"(CASE WHEN {x} IS NULL THEN NULL {whens} END)")])
+    hay_col = f"_in_{name}"
     if isinstance(spec, KeywordSignal):
         hay = x if spec.case_sensitive else f"lower({x})"
-        for lab in spec.labels:
-            needles = [p if spec.case_sensitive else fold_lower(p) for p in lab.phrases]
-            cond = " OR ".join(f"coalesce(contains({hay}, {q(n)}), FALSE)" for n in needles)
-            conds.append((f"({cond})", lab.label, lab.confidence))
-    elif isinstance(spec, RegexSignal):
-        for rx_label, rx in zip(spec.labels, sig.regexes, strict=True):
-            match = f"coalesce(regexp_matches({x}, {q(rx.re2)}), FALSE)"
-            conds.append((match, rx_label.label, rx_label.confidence))
-    label = "(CASE " + " ".join(f"WHEN {c} THEN {q(lbl)}" for c, lbl, _ in conds) + " END)"
-    conf = "(CASE " + " ".join(f"WHEN {c} THEN {num(cf)}" for c, _, cf in conds) + " END)"
-    return [(f"s_{name}", label), (f"s_{name}.confidence", conf)]
+        needles = [[p if spec.case_sensitive else fold_lower(p) for p in lab.phrases] for lab in spec.labels]
+        conds = [_any_phrase(hay_col, n) for n in needles]
+        any_label = literal_alternation([p for n in needles for p in n])
+    else:
+        assert isinstance(spec, RegexSignal)
+        hay = x
+        conds = [f"coalesce(regexp_matches({hay_col}, {q(rx.re2)}), FALSE)" for rx in sig.regexes]
+        any_label = "|".join(f"(?:{rx.re2})" for rx in sig.regexes)
+    labels, confidences = [lab.label for lab in spec.labels], [lab.confidence for lab in spec.labels]
+    idx_col = f"_ix_{name}"
+    # one regex over all labels first: a text matching no label costs one call instead of one per label
+    guard = f"WHEN NOT coalesce(regexp_matches({hay_col}, {q(any_label)}), FALSE) THEN NULL"
+    index = f"(CASE {guard} " + " ".join(f"WHEN {c} THEN {k + 1}" for k, c in enumerate(conds)) + " END)"
+    label_list = "[" + ", ".join(q(v) for v in labels) + "]"
+    conf_list = "[" + ", ".join(num(v) for v in confidences) + "]"
+    return SignalSql(
+        inputs=[(hay_col, hay)],
+        index=[(idx_col, index)],
+        values=[
+            (f"s_{name}", f"{label_list}[{idx_col}]"),
+            (f"s_{name}.confidence", f"{conf_list}[{idx_col}]"),
+        ],
+    )
 
 
 # ----------------------------------------------------------------------------------------- compiler
@@ -322,11 +358,18 @@ class _Compiler:
         cols.append(f"CAST(coalesce(expected_output_tokens, {num(default_out)}) AS DOUBLE) AS out_tokens")
         return f"SELECT {', '.join(cols)} FROM {source}"
 
-    def signals(self) -> str:
-        cols = ["*"]
-        for sig in self.router.signals:
-            cols += [f"{e} AS {ident(c)}" for c, e in signal_sql(sig)]
-        return f"SELECT {', '.join(cols)} FROM base"
+    def signals(self) -> list[tuple[str, str]]:
+        """Signal inputs (each lower-cased text once), the winning label indexes, then the signal values."""
+        parts = [signal_sql(sig) for sig in self.router.signals]
+
+        def layer(cols: list[tuple[str, str]], src: str) -> str:
+            return f"SELECT {', '.join(['*', *(f'{e} AS {ident(c)}' for c, e in cols)])} FROM {src}"
+
+        return [
+            ("sig_in", layer([c for p in parts for c in p.inputs], "base")),
+            ("sig_ix", layer([c for p in parts for c in p.index], "sig_in")),
+            ("sig", layer([c for p in parts for c in p.values], "sig_ix")),
+        ]
 
     def applies(self) -> str:
         cols = ["*"]
@@ -573,7 +616,7 @@ class _Compiler:
     def compile(self, source: str) -> str:
         ctes: list[tuple[str, str]] = [
             ("base", self.base(source)),
-            ("sig", self.signals()),
+            *self.signals(),
             ("app", self.applies()),
             ("ruled", self.ruled()),
             ("r0", self.routed()),

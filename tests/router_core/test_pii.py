@@ -27,6 +27,7 @@ from routelab.router_core.pii import (
     PiiType,
     candidate_pattern,
     detect,
+    has_any_pii_sql,
     has_pii,
     has_pii_sql,
     iban_valid,
@@ -562,8 +563,11 @@ def test_has_pii_examples(
     con: duckdb.DuckDBPyConnection, text: str, pii_type: PiiType, expected: bool
 ) -> None:
     assert has_pii(text, pii_type) is expected
-    sql = f"SELECT {has_pii_sql('?', pii_type)}"
+    sql = f"SELECT {has_pii_sql('t', pii_type)} FROM (SELECT ? AS t)"
     assert con.execute(sql, [text]).fetchone() == (expected,)
+    assert con.execute(
+        f"SELECT {has_any_pii_sql('t', [pii_type])} FROM (SELECT ? AS t)", [text]
+    ).fetchone() == (expected,)
 
 
 def test_none_and_null(con: duckdb.DuckDBPyConnection) -> None:
