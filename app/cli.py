@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 
 from routelab.app.commands import data, replay, route, router
 from routelab.app.commands.common import CliError
+from routelab.datasets.errors import DatasetError
+from routelab.router_core.errors import RouterError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return func(args)
-    except CliError as exc:
+    except (CliError, DatasetError, RouterError) as exc:
         for line in str(exc).splitlines():
             print(f"routelab: error: {line}", file=sys.stderr)
         return 2

@@ -93,4 +93,5 @@ def list_versions(store: Store) -> list[dict[str, object]]:
         ORDER BY v.name, v.registered_at
         """
     )
+    df = df.astype(object).where(df.notna(), None)  # missing values as None, not NaN/NaT
     return df.to_dict(orient="records")  # type: ignore[return-value]

@@ -1,0 +1,109 @@
+"""The store commands end to end through `main`: router add/list/show/diff, prices, replay, explain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from routelab.app.cli import main
+from routelab.datasets import prices
+from routelab.datasets.store import open_store
+from routelab.datasets.tables import write
+from routelab.datasets.workspace import example_prices
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "router_core" / "examples"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """A store with the example requests and the example price table (no router versions yet)."""
+    path = tmp_path / "cli.duckdb"
+    from tests.datasets.conftest import example_requests  # the same frame the datasets tests use
+
+    with open_store(path) as store:
+        with store.transaction() as cur:
+            write(cur, "requests", example_requests(), "examples")
+        prices.save_price_table(store, example_prices())
+    return str(path)
+
+
+def test_router_add_list_and_replay(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    files = [str(EXAMPLES / f"acme_v{v}.yaml") for v in (1, 2, 3)]
+    code, out, _ = run(capsys, "router", "add", *files, "--db", db)
+    assert code == 0
+    assert out.count("registered") == 3
+    code, out, _ = run(capsys, "router", "add", files[0], "--db", db)
+    assert "already registered (same content)" in out
+    code, out, _ = run(capsys, "replay", "acme-gateway@2", "--db", db, "--json")
+    result = json.loads(out)
+    assert (code, result["n_decisions"], result["engine"]) == (0, 8, "sql")
+    code, out, _ = run(capsys, "router", "list", "--db", db, "--json")
+    listed = {row["ref"]: row for row in json.loads(out)}
+    assert listed["acme-gateway@2"]["n_decisions"] == 8
+    assert listed["acme-gateway@1"]["last_run"] is None
+
+
+def test_show_and_diff_read_registered_versions(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    run(capsys, "router", "add", str(EXAMPLES / "acme_v2.yaml"), str(EXAMPLES / "acme_v3.yaml"), "--db", db)
+    code, out, _ = run(capsys, "router", "show", "acme-gateway@3", "--db", db, "--json")
+    assert (code, json.loads(out)["router"]) == (0, "acme-gateway@3")
+    code, out, _ = run(capsys, "router", "diff", "acme-gateway@2", "acme-gateway@3", "--db", db, "--json")
+    changed = {(c["section"], c["item"]) for c in json.loads(out)["changes"]}
+    assert ("policies", "privacy") in changed
+
+
+def test_explain_prints_the_trace(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    run(capsys, "router", "add", str(EXAMPLES / "acme_v2.yaml"), "--db", db)
+    run(capsys, "replay", "acme-gateway@2", "--db", db)
+    code, out, _ = run(capsys, "explain", "ex-refund", "--version", "acme-gateway@2", "--db", db)
+    assert code == 0
+    assert "MATCH support-billing-faq" in out
+    code, out, _ = run(capsys, "explain", "ex-refund", "--version", "acme-gateway@2", "--db", db, "--json")
+    assert json.loads(out)["rule_id"] == "support-billing-faq"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["replay", "acme-gateway@9"], "no router version acme-gateway@9"),
+        (["replay", "acme-gateway@2", "--where", "wrkflow == 1"], "unknown name `wrkflow`"),
+        (["explain", "nope", "--version", "acme-gateway@2"], "no request 'nope'"),
+        (["router", "show", "acme-gateway"], "NAME@VERSION"),
+    ],
+    ids=["unknown-version", "bad-where", "unknown-request", "ref-without-version"],
+)
+def test_bad_input_is_one_clean_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], db: str, argv: list[str], message: str
+) -> None:
+    run(capsys, "router", "add", str(EXAMPLES / "acme_v2.yaml"), "--db", db)
+    code, out, err = run(capsys, *argv, "--db", db)
+    assert (code, out) == (2, "")
+    assert err.startswith("routelab: error: ")
+    assert message in err
+
+
+def test_prices_snapshot_records_litellm(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides.csv"
+    overrides.write_text("model,input_per_token,output_per_token\nollama/llama3.1,1e-8,2e-8\n")
+    db = str(tmp_path / "p.duckdb")
+    code, out, _ = run(capsys, "prices", "snapshot", "--overrides", str(overrides), "--db", db, "--json")
+    snap = json.loads(out)
+    assert code == 0
+    assert snap["source"].startswith("litellm ")
+    assert snap["models"] > 1000
+    with open_store(db, read_only=True) as store:
+        row = store.execute(
+            "SELECT input_per_token, origin FROM prices WHERE model = 'ollama/llama3.1'"
+        ).fetchone()
+        version = store.scalar("SELECT litellm_version FROM price_tables")
+    assert row == (1e-8, str(overrides))
+    assert version
