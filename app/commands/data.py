@@ -20,6 +20,16 @@ def _mapping(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _options(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CliError(f"--option {pair!r}: write NAME=VALUE, e.g. --option decontaminate=FILE")
+        out[name] = value
+    return out
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Import a file into the store, all-or-nothing unless --collect-errors."""
     from routelab.datasets.errors import DatasetError
@@ -32,6 +42,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 Path(args.path),
                 args.format,
                 mapping=_mapping(args.map),
+                options=_options(args.option),
                 collect_errors=args.collect_errors,
                 on_conflict=args.on_conflict,
                 rejects_path=Path(args.rejects) if args.rejects else None,
@@ -39,20 +50,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
         except DatasetError as exc:
             raise CliError(f"{exc} (nothing was imported)") from exc
-    data = report.model_dump(mode="json") if hasattr(report, "model_dump") else dict(report.__dict__)
     if args.json:
-        print_json(data)
-        return 0
-    if data.get("already_imported"):
-        print(f"{args.path}: already imported as {data.get('import_id')}; nothing added")
-        return 0
-    print(
-        f"{args.path}: imported ({args.format}) as {data.get('import_id')} "
-        f"in {data.get('duration_s', 0):.1f} s"
-    )
-    for key, value in data.items():
-        if key not in ("import_id", "path", "format", "duration_s", "already_imported") and value:
-            print(f"  {key}: {value}")
+        print_json(report.to_dict())
+    else:
+        print(report.summary())
     return 0
 
 
@@ -121,7 +122,15 @@ def register(sub: Any) -> None:
         metavar="F",
         help="requests, labels, outcomes, routerbench, routellm, litellm-spend or openai-chat",
     )
-    p.add_argument("--map", action="append", metavar="SRC=FIELD", help="rename a source column (repeatable)")
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar="SRC=FIELD",
+        help="rename a source column; SRC=- drops it (repeatable)",
+    )
+    p.add_argument(
+        "--option", action="append", metavar="NAME=VALUE", help="a format option, e.g. decontaminate=FILE"
+    )
     p.add_argument("--collect-errors", action="store_true", help="load valid rows, write rejects to a file")
     p.add_argument("--rejects", metavar="FILE", help="where --collect-errors writes rejected rows")
     p.add_argument(

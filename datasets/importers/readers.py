@@ -29,6 +29,9 @@ KINDS = ("jsonl", "csv", "parquet")
 _SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
+_ARRAY_HINT = "; give one JSON object per line (JSON Lines), not a JSON array"
+
+
 @dataclass
 class RawTable:
     """A file's rows as raw values, one column per field, with the line each row starts on."""
@@ -53,7 +56,9 @@ def file_kind(path: Path) -> tuple[str, bool]:
     kind = _SUFFIXES.get(ext)
     if kind is None or (gz and kind == "parquet"):
         raise ImportFileError(
-            str(path), None, "unknown file type; expected .jsonl, .json, .csv (each optionally .gz) or .parquet"
+            str(path),
+            None,
+            "unknown file type; expected .jsonl, .json, .csv (each optionally .gz) or .parquet",
         )
     return kind, gz
 
@@ -79,9 +84,9 @@ def gunzip(name: str, data: bytes) -> bytes:
         except zlib.error as exc:
             raise ImportFileError(name, None, f"not a valid gzip file: {exc}") from exc
         if not dec.eof:
-            text = b"".join(out)
+            line = b"".join(out).count(b"\n") + 1
             raise ImportFileError(
-                f"{name}:{text.count(b'\n') + 1}",
+                f"{name}:{line}",
                 None,
                 "the gzip stream ends early (file truncated?); the data stops in this line",
             )
@@ -119,13 +124,18 @@ def _check_sizes(table: RawTable) -> None:
         lengths = col.map(lambda v: len(v) if isinstance(v, str | list | dict) else 0)
         # a character is at most 4 bytes, and a JSON list/dict is at least as long as its element count
         suspects = np.flatnonzero(
-            (lengths.to_numpy() * 4 > MAX_FIELD_BYTES) | col.map(lambda v: isinstance(v, list | dict)).to_numpy()
+            (lengths.to_numpy() * 4 > MAX_FIELD_BYTES)
+            | col.map(lambda v: isinstance(v, list | dict)).to_numpy()
         )
         for pos in suspects:
             size = _size(col.iat[pos])
             if size > MAX_FIELD_BYTES:
                 table.problems.append(
-                    (int(pos), name, f"value is {size:,} bytes; the limit is {MAX_FIELD_BYTES:,} bytes (1 MiB)")
+                    (
+                        int(pos),
+                        name,
+                        f"value is {size:,} bytes; the limit is {MAX_FIELD_BYTES:,} bytes (1 MiB)",
+                    )
                 )
 
 
@@ -142,13 +152,17 @@ def _read_jsonl(name: str, text: str, progress: bool) -> RawTable:
         try:
             value = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            last = number == len(raw_lines)
-            hint = " (the file may be truncated)" if last else ""
-            if number == 1 and stripped.startswith("["):
-                hint = "; this looks like one JSON array: give one JSON object per line (JSON Lines)"
-            raise ImportFileError(f"{name}:{number}", None, f"invalid JSON at column {exc.colno}: {exc.msg}{hint}")
+            hint = " (the file may be truncated)" if number == len(raw_lines) else ""
+            if stripped.startswith("["):
+                hint = _ARRAY_HINT
+            raise ImportFileError(
+                f"{name}:{number}", None, f"invalid JSON at column {exc.colno}: {exc.msg}{hint}"
+            ) from None
         if not isinstance(value, dict):
-            raise ImportFileError(f"{name}:{number}", None, f"expected a JSON object, got {type(value).__name__}")
+            hint = _ARRAY_HINT if isinstance(value, list) else ""
+            raise ImportFileError(
+                f"{name}:{number}", None, f"expected a JSON object, got {type(value).__name__}{hint}"
+            )
         records.append(value)
         lines.append(number)
     bar.close()
@@ -215,7 +229,8 @@ def _read_parquet(name: str, data: bytes) -> RawTable:
         raise ImportFileError(name, None, f"not a readable Parquet file (truncated?): {exc}") from exc
     columns = [str(c) for c in table.column_names]
     frame = pd.DataFrame(
-        {c: pd.Series(table.column(i).to_pylist(), dtype=object) for i, c in enumerate(columns)}, columns=columns
+        {c: pd.Series(table.column(i).to_pylist(), dtype=object) for i, c in enumerate(columns)},
+        columns=columns,
     )
     return RawTable(columns, frame, np.arange(1, table.num_rows + 1, dtype=np.int64))
 

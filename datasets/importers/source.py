@@ -80,7 +80,9 @@ class Source:
             raise ImportFileError(name, None, f"--map gives two columns the same name: {mapping}")
         for src, dst in mapping.items():
             if src not in table.columns:
-                raise ImportFileError(name, src, f"--map names a column the file lacks; columns found: {found}")
+                raise ImportFileError(
+                    name, src, f"--map names a column the file lacks; columns found: {found}"
+                )
             if dst != DROP and dst in table.columns and mapping.get(dst, dst) == dst:
                 raise ImportFileError(name, dst, f"--map {src}={dst}: the file already has a column {dst!r}")
         renames = {s: d for s, d in mapping.items() if d != DROP}
@@ -88,6 +90,7 @@ class Source:
         self.frame = table.frame[[c for c in table.columns if mapping.get(c) != DROP]].rename(columns=renames)
         self.lines = table.lines
         self.problems: list[tuple[int, str | None, str]] = list(table.problems)
+        self.derived: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -107,6 +110,11 @@ class Source:
             return self.frame[name]
         return pd.Series([None] * len(self.frame), index=self.frame.index, dtype=object)
 
+    def derive(self, name: str, values: pd.Series) -> None:
+        """Add a column computed from others (e.g. `usage.prompt_tokens`); rejects do not show it."""
+        self.frame[name] = values.to_numpy(dtype=object)
+        self.derived.add(name)
+
     def require(self, *names: str) -> None:
         """Raise when required columns are missing, naming them and the columns found."""
         missing = [n for n in names if n not in self.frame.columns]
@@ -118,9 +126,12 @@ class Source:
                 "(rename with --map source=field)",
             )
 
-    def fail(self, positions: Iterable[int] | np.ndarray, field: str | None, problems: str | Sequence[str]) -> None:
-        """Record a problem for each row position (one message for all, or one per position)."""
-        pos = [int(p) for p in (np.flatnonzero(positions) if _is_mask(positions) else positions)]
+    def fail(
+        self, positions: Iterable[int] | np.ndarray, field: str | None, problems: str | Sequence[str]
+    ) -> None:
+        """Record a problem per row (`positions`: boolean mask or row positions; one message or one each)."""
+        arr = np.asarray(positions if isinstance(positions, np.ndarray) else list(positions))
+        pos = [int(p) for p in (np.flatnonzero(arr) if arr.dtype == bool else arr)]
         msgs = [problems] * len(pos) if isinstance(problems, str) else list(problems)
         self.problems.extend(zip(pos, [field] * len(pos), msgs, strict=True))
 
@@ -146,7 +157,8 @@ class Source:
         """Every problem with its raw row (original column names, long values shortened), by line."""
         out = []
         for pos, fld, msg in sorted(self.problems, key=lambda p: self.lines[p[0]]):
-            row = {self.original.get(str(k), str(k)): _short(v) for k, v in self.frame.iloc[pos].items()}
+            values = self.frame.iloc[pos].items()
+            row = {self.original.get(str(k), str(k)): _short(v) for k, v in values if k not in self.derived}
             out.append(Reject(self.line(pos), fld, msg, {k: v for k, v in row.items() if v is not None}))
         return out
 
@@ -167,7 +179,3 @@ class Source:
             positions.append(int(pos))
             msgs.append(f"duplicate {field} {shown!r} (first at line {self.line(first[key])})")
         self.fail(positions, field, msgs)
-
-
-def _is_mask(positions: object) -> bool:
-    return isinstance(positions, np.ndarray | pd.Series) and np.asarray(positions).dtype == bool

@@ -1,0 +1,181 @@
+"""Importing files into the store: `import_file` runs one registered format over one file, in one transaction.
+
+All-or-nothing by default: the first bad row (by line) raises `ImportFileError` (`file:line: field: problem`)
+and the store is unchanged. With `collect_errors` the valid rows load and every bad one goes to a rejects
+file. Each import is recorded in `imports` under an id hashed from format, options and file bytes, so
+importing the same content again writes nothing. Formats: see `FORMATS` (each module documents its own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from routelab.datasets.errors import DatasetError, ImportFileError
+from routelab.datasets.importers import generic, labels, logs, routellm, routerbench  # noqa: F401  (registration)
+from routelab.datasets.importers.convert import canonical_json
+from routelab.datasets.importers.readers import read_bytes, read_table
+from routelab.datasets.importers.registry import (
+    FORMATS,
+    Format,
+    OptionSpec,
+    get_format,
+    register,
+    resolve_options,
+)
+from routelab.datasets.importers.report import ImportReport, TableCounts, write_rejects
+from routelab.datasets.importers.source import Exclusion, Reject, Source
+from routelab.datasets.importers.tokens import count_tokens
+from routelab.datasets.store import Store, now_utc
+from routelab.datasets.tables import ConflictError, OnConflict, write
+
+__all__ = [
+    "FORMATS",
+    "Exclusion",
+    "Format",
+    "ImportReport",
+    "OptionSpec",
+    "Reject",
+    "TableCounts",
+    "get_format",
+    "import_file",
+    "register",
+]
+
+
+def import_id_of(fmt: str, mapping: Mapping[str, str], options: Mapping[str, str], data: bytes) -> str:
+    """First 16 hex of sha256 over format, mapping, options (named files by content hash) and file bytes."""
+    identity = canonical_json({"format": fmt, "mapping": dict(mapping), "options": dict(options)})
+    return hashlib.sha256(identity.encode("utf-8") + b"\n" + data).hexdigest()[:16]
+
+
+def fill_prompt_tokens(requests: pd.DataFrame, progress: bool) -> None:
+    """Count prompt tokens (litellm's bundled cl100k_base) where a prompt exists and no count was given."""
+    if "prompt_tokens" not in requests.columns:
+        requests["prompt_tokens"] = pd.Series([pd.NA] * len(requests), dtype="Int64")
+    need = (requests["prompt"].notna() & requests["prompt_tokens"].isna()).to_numpy(dtype=bool)
+    if need.any():
+        counts = count_tokens(requests.loc[need, "prompt"].tolist(), progress)
+        requests.loc[need, "prompt_tokens"] = pd.array(counts, dtype="Int64")
+
+
+def import_file(
+    store: Store,
+    path: str | os.PathLike[str],
+    fmt: str,
+    mapping: Mapping[str, str] | None = None,
+    collect_errors: bool = False,
+    on_conflict: OnConflict = "error",
+    rejects_path: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    options: Mapping[str, Any] | None = None,
+) -> ImportReport:
+    """Import one file in one of the registered formats.
+
+    Args:
+        store: The open store (read-write).
+        path: The file: .jsonl/.json (JSON Lines), .csv, either gzipped (.gz), or .parquet.
+        fmt: A name in `FORMATS`.
+        mapping: {source column: routelab field} renames applied before the format reads the file;
+            the target `-` drops a column.
+        collect_errors: Load the valid rows and write every bad one (line, field, problem, raw row) to
+            `rejects_path` instead of failing on the first.
+        on_conflict: What to do with rows whose key is stored with different content: error, replace, skip.
+        rejects_path: Where rejects go; default `./<file name>.rejects.jsonl` in the working directory.
+        progress: Show progress bars on stderr for files over 10,000 rows (only on a terminal).
+        options: Format options (see `FORMATS[fmt].options`), e.g. `{"decontaminate": "x.jsonl"}`.
+
+    Returns:
+        What was read, written, rejected and excluded.
+
+    Raises:
+        ImportFileError: a bad file or row (all-or-nothing mode); the store is unchanged.
+        ConflictError: stored rows differ and `on_conflict="error"`; the store is unchanged.
+        DatasetError: an unknown format or option, or a bad option value.
+    """
+    started, clock = now_utc(), time.perf_counter()
+    spec = get_format(fmt)
+    if on_conflict not in ("error", "replace", "skip"):
+        raise DatasetError(f"on_conflict={on_conflict!r}: choose error, replace or skip")
+    file, name, mapping = Path(path), str(path), dict(sorted((mapping or {}).items()))
+    resolved = resolve_options(spec, file, options)
+    data = read_bytes(file)
+    identity_options = {**resolved.values, **{k: f"sha256:{v}" for k, v in resolved.file_sha256.items()}}
+    import_id = import_id_of(fmt, mapping, identity_options, data)
+    seen = store.scalar("SELECT n_rows FROM imports WHERE import_id = ?", [import_id])
+    if seen is not None:
+        return ImportReport(
+            import_id,
+            name,
+            fmt,
+            int(seen),
+            {},
+            0,
+            None,
+            time.perf_counter() - clock,
+            True,
+            options=resolved.values,
+        )
+    src = Source(name, read_table(file, data, progress, name), mapping)
+    loaded = spec.load(src, resolved.values)
+    error = src.first_error()
+    if error is not None and not collect_errors:
+        raise error
+    frames = loaded.frames()
+    if "requests" in frames:
+        fill_prompt_tokens(frames["requests"], progress)
+    rejects = src.rejects()
+    reject_file = Path(rejects_path) if rejects_path else Path.cwd() / f"{file.name}.rejects.jsonl"
+    with store.transaction() as cur:
+        try:
+            results = {t: TableCounts.of(write(cur, t, f, import_id, on_conflict)) for t, f in frames.items()}
+        except ConflictError as exc:
+            raise ConflictError(f"{name}: {exc}") from exc
+        except DatasetError as exc:
+            raise ImportFileError(name, None, str(exc)) from exc
+        record = {
+            "mapping": mapping,
+            "options": resolved.values,
+            "option_files_sha256": resolved.file_sha256,
+            "on_conflict": on_conflict,
+            "collect_errors": collect_errors,
+            "excluded": _reasons(loaded.excluded),
+            "ignored_columns": list(loaded.ignored_columns),
+        }
+        report = ImportReport(
+            import_id=import_id,
+            path=name,
+            format=fmt,
+            n_rows=len(src),
+            tables=results,
+            n_rejected=len(rejects),
+            rejects_path=str(reject_file) if collect_errors else None,
+            duration_s=time.perf_counter() - clock,
+            already_imported=False,
+            excluded=tuple(loaded.excluded),
+            ignored_columns=loaded.ignored_columns,
+            options=resolved.values,
+        )
+        cur.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                import_id, str(file.resolve()), fmt, hashlib.sha256(data).hexdigest(), canonical_json(record),
+                len(src), report.n_loaded, len(rejects), report.rejects_path, started, now_utc(),
+            ],
+        )  # fmt: skip
+    if collect_errors:
+        write_rejects(reject_file, rejects)
+    return report
+
+
+def _reasons(excluded: list[Exclusion]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for exc in excluded:
+        counts[exc.reason] = counts.get(exc.reason, 0) + 1
+    return counts
