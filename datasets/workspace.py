@@ -11,7 +11,7 @@ from typing import Any
 from routelab.datasets import prices as price_store
 from routelab.datasets import replay, routers
 from routelab.datasets.store import Store
-from routelab.router_core.pricing import ModelPrice, PriceTable
+from routelab.router_core.pricing import PriceTable
 
 EXAMPLE_VERSIONS = ("acme_v1.yaml", "acme_v2.yaml", "acme_v3.yaml")
 
@@ -33,21 +33,6 @@ def example_prices() -> PriceTable:
     return PriceTable.model_validate(yaml.safe_load(text))
 
 
-def with_price_change(table: PriceTable, model: str, factor: float, effective: str) -> PriceTable:
-    """A copy of `table` where one model's prices are multiplied by `factor` (a provider price change)."""
-    if model not in table.prices:
-        return table
-    old = table.prices[model]
-    changed = ModelPrice(
-        input_per_token=old.input_per_token * factor, output_per_token=old.output_per_token * factor
-    )
-    return PriceTable(
-        prices={**table.prices, model: changed},
-        source=f"{table.source} + {model} x{factor:g} from {effective}",
-        as_of=effective,
-    )
-
-
 def build_demo(
     store: Store, seed: int = 7, n_requests: int = 20_000, progress: bool = False
 ) -> dict[str, Any]:
@@ -62,15 +47,18 @@ def build_demo(
     counts = demo.write_demo(store, data)
     before_id = price_store.snapshot(store)
     _, base = price_store.load_stored(store, before_id)
-    change = getattr(data, "price_change", None) or {}
     after_id = before_id
-    if change:
-        changed = with_price_change(base, change["model"], float(change["factor"]), str(change["effective"]))
-        after_id = price_store.save_price_table(store, changed)
+    if data.price_change is not None and data.price_change.model in base.prices:
+        after_id = price_store.save_price_table(store, data.price_change.apply(base))
     runs = []
     for name in EXAMPLE_VERSIONS:
         reg = routers.add(store, example_config(name), source=f"router_core/examples/{name}")
         runs.append(replay.replay(store, reg.ref, engine="sql", price_table_id=after_id, progress=progress))
+    example = store.scalar(
+        "SELECT d.request_id FROM decisions d JOIN requests r USING (request_id) "
+        "WHERE d.router = 'acme-gateway@2' AND d.rule_id = 'support-billing-faq' "
+        "AND r.task IN ('refund', 'billing_dispute') ORDER BY d.request_id LIMIT 1"
+    )
     lines = [f"{counts.get(t, 0):,} {t}" for t in ("requests", "labels", "outcomes")]
     lines.append(
         f"price tables: {before_id} (litellm bundled map), {after_id} (after the provider price change)"
@@ -78,11 +66,12 @@ def build_demo(
     lines += [
         f"{r.router}: {r.n_decisions:,} decisions in {r.duration_s:.2f} s (run {r.run_id})" for r in runs
     ]
-    lines += [f"story: {s}" for s in getattr(data, "story", [])]
+    lines += [f"story: {s}" for s in data.story]
     return {
         "counts": counts,
         "price_tables": [before_id, after_id],
         "runs": [r.__dict__ for r in runs],
-        "story": list(getattr(data, "story", [])),
+        "story": list(data.story),
+        "example_request": example,
         "lines": lines,
     }

@@ -99,7 +99,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         db.unlink()
         Path(str(db) + ".wal").unlink(missing_ok=True)
     with open_store(str(db)) as store:
-        summary = build_demo(store, seed=args.seed, n_requests=args.requests, progress=not args.json)
+        summary = build_demo(
+            store, seed=args.seed, n_requests=args.requests, progress=not args.json and sys.stderr.isatty()
+        )
     if args.json:
         print_json({"db": str(db), **summary})
         return 0
@@ -108,7 +110,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print("next:")
     print(f"  routelab router list --db {db}")
-    print(f"  routelab explain <request id> --version acme-gateway@2 --db {db}")
+    example = summary.get("example_request") or "<request id>"
+    print(f"  routelab router diff acme-gateway@1 acme-gateway@2 --db {db}")
+    print(f"  routelab explain {example} --version acme-gateway@2 --db {db}   # a refund in v2's FAQ lane")
     return 0
 
 
