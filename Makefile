@@ -23,9 +23,12 @@ UV_COMPILE = $(BIN)/uv pip compile --generate-hashes --python-version 3.11 \
 # Plain `routelab` commands, one per line, run in order; each must exit 0. No scripts: every step is a
 # command a user could type. Add a line here when a CLI command worth showing lands.
 EXAMPLES := router_core/examples
+DEMO_DB ?= routelab-demo.duckdb
 define DEMO_COMMANDS
 $(BIN)/routelab router validate $(EXAMPLES)/acme_v1.yaml $(EXAMPLES)/acme_v2.yaml $(EXAMPLES)/acme_v3.yaml
-$(BIN)/routelab route --config $(EXAMPLES)/acme_v1.yaml --request $(EXAMPLES)/requests/refund.json
+$(BIN)/routelab demo --db $(DEMO_DB) --force
+$(BIN)/routelab router list --db $(DEMO_DB)
+$(BIN)/routelab router diff acme-gateway@1 acme-gateway@2 --db $(DEMO_DB)
 endef
 
 .PHONY: venv test lint typecheck pytest demo fmt lock clean distclean

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import resource
+import subprocess
+import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -64,17 +66,41 @@ def bench_replay(
         py_run = replay.replay(store, ref, engine="python", price_table_id=pid, progress=progress)
         if n_requests > base_n:
             _replicate(store, -(-n_requests // base_n), n_requests)
-        t0 = time.perf_counter()
-        sql_run = replay.replay(store, ref, engine="sql", price_table_id=pid, progress=progress)
-        sql_seconds = time.perf_counter() - t0
+        prompt_chars = float(store.scalar("SELECT avg(length(prompt)) FROM requests") or 0.0)
+        path = store.path
+        store.close()
+        # the SQL replay runs in a fresh process, so its peak memory is its own
+        child = subprocess.run(
+            [sys.executable, "-c", _SQL_CHILD, str(path), ref, pid],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        sql = json.loads(child.stdout.strip().splitlines()[-1])
         return {
-            "n_requests": sql_run.n_decisions,
+            "n_requests": sql["n_decisions"],
             "router": ref,
-            "sql_seconds": sql_seconds,
-            "sql_decisions_per_s": sql_run.n_decisions / sql_seconds,
+            "mean_prompt_chars": prompt_chars,
+            "sql_seconds": sql["seconds"],
+            "sql_decisions_per_s": sql["n_decisions"] / sql["seconds"],
+            "sql_peak_rss_mb": sql["peak_rss_mb"],
             "python_sample": py_run.n_decisions,
             "python_seconds": py_run.duration_s,
             "python_decisions_per_s": py_run.decisions_per_s,
-            "ratio": (sql_run.n_decisions / sql_seconds) / py_run.decisions_per_s,
+            "ratio": (sql["n_decisions"] / sql["seconds"]) / py_run.decisions_per_s,
             "peak_rss_mb": _peak_rss_mb(),
         }
+
+
+_SQL_CHILD = """
+import json, resource, sys, time
+from routelab.datasets import replay
+from routelab.datasets.store import open_store
+path, ref, pid = sys.argv[1:4]
+with open_store(path) as store:
+    t0 = time.perf_counter()
+    run = replay.replay(store, ref, engine="sql", price_table_id=pid)
+    seconds = time.perf_counter() - t0
+print(json.dumps({"n_decisions": run.n_decisions, "seconds": seconds,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+"""

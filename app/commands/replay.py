@@ -46,7 +46,7 @@ def cmd_bench_replay(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    print(f"replay benchmark: {result['n_requests']:,} requests, router {result['router']}")
+    print(f"replay benchmark: {result['n_requests']:,} requests (demo traffic), router {result['router']}")
     print(
         f"  sql engine     {result['sql_decisions_per_s']:>14,.0f} decisions/s  "
         f"({result['sql_seconds']:.2f} s)"
@@ -56,7 +56,8 @@ def cmd_bench_replay(args: argparse.Namespace) -> int:
         f"(sample of {result['python_sample']:,})"
     )
     print(f"  ratio          {result['ratio']:>14,.1f}x")
-    print(f"  peak RSS       {result['peak_rss_mb']:>14,.0f} MB")
+    print(f"  SQL replay peak RSS {result['sql_peak_rss_mb']:>9,.0f} MB  (its own process)")
+    print(f"  mean prompt    {result['mean_prompt_chars']:>14,.0f} characters")
     return 0
 
 
