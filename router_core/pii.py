@@ -481,7 +481,11 @@ def has_any_pii_sql(column_sql: str, pii_types: Iterable[PiiType]) -> str:
     """
     types = [PiiType(t) for t in pii_types]
     col = f"CAST(({column_sql}) AS VARCHAR)"
-    combined = "|".join(f"(?:{_SPECS[t].pattern})" for t in types)
     anyof = " OR ".join(has_pii_sql(column_sql, t) for t in types)
-    guard = f"coalesce(regexp_matches({col}, {_sql_string(combined)}), false)"
+    guard = f"coalesce(regexp_matches({col}, {_sql_string(any_candidate_pattern(types))}), false)"
     return f"(CASE WHEN {guard} THEN ({anyof}) ELSE false END)"
+
+
+def any_candidate_pattern(pii_types: Iterable[PiiType]) -> str:
+    """One pattern (RE2 and Python) that matches wherever a candidate of any of the types does."""
+    return "|".join(f"(?:{_SPECS[PiiType(t)].pattern})" for t in pii_types)

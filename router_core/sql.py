@@ -34,7 +34,7 @@ from routelab.router_core.config import (
     RegionPolicy,
 )
 from routelab.router_core.paths import ESCALATION_HUMAN, ESCALATION_MODEL_PREFIX
-from routelab.router_core.pii import has_any_pii_sql
+from routelab.router_core.pii import any_candidate_pattern, has_any_pii_sql
 from routelab.router_core.pricing import ModelPrice, PriceTable, resolve_prices
 from routelab.router_core.request import NUMBER_FIELDS, TEXT_FIELDS
 from routelab.router_core.rules import (
@@ -219,53 +219,78 @@ def _any_phrase(hay: str, needles: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class SignalSql:
-    """The SQL of one signal in three steps: inputs to compute once, the winning label index, the values."""
+    """The SQL of one text signal: its input text, a regex every match needs, and the values given both."""
 
-    inputs: list[tuple[str, str]]
-    index: list[tuple[str, str]]
-    values: list[tuple[str, str]]
+    hay: str | None
+    guard_pattern: str | None
+    index: Callable[[str, str], list[tuple[str, str]]]
+    values: Callable[[str], list[tuple[str, str]]]
 
 
 def signal_sql(sig: CompiledSignal) -> SignalSql:
-    """The columns computing one signal (and its confidence) from the base columns."""
+    """The SQL computing one signal (and its confidence) from the base columns.
+
+    Text signals name their input (`hay`) and a regex that any match needs (`guard_pattern`); the compiler
+    computes each distinct input once and one guard per input for all its signals, so a text that matches no
+    signal costs one regex pass per input.
+    """
     spec = sig.spec
     x = expr_sql(sig.field, _field_column)
     name = spec.name
     if isinstance(spec, PiiSignal):
-        found = f"coalesce(({x} IS NOT NULL AND {has_any_pii_sql(x, spec.types)}), FALSE)"
-        return SignalSql([], [], [(f"s_{name}", found)])
+        types = spec.types
+
+        def pii_values(hay_col: str) -> list[tuple[str, str]]:
+            found = f"(CASE WHEN _g{hay_col} THEN {has_any_pii_sql(hay_col, types)} ELSE FALSE END)"
+            return [(f"s_{name}", f"coalesce(({hay_col} IS NOT NULL AND {found}), FALSE)")]
+
+        return SignalSql(x, any_candidate_pattern(types), lambda _h, _g: [], pii_values)
     if isinstance(spec, LengthSignal):
         whens = " ".join(
             f"WHEN {x} <= {num(b.max)} THEN {q(b.label)}" if b.max is not None else f"ELSE {q(b.label)}"
             for b in spec.buckets
         )
-        return SignalSql([], [], [(f"s_{name}", f"(CASE WHEN {x} IS NULL THEN NULL {whens} END)")])
-    hay_col = f"_in_{name}"
+        value = f"(CASE WHEN {x} IS NULL THEN NULL {whens} END)"
+        return SignalSql(None, None, lambda _h, _g: [], lambda _h: [(f"s_{name}", value)])
     if isinstance(spec, KeywordSignal):
         hay = x if spec.case_sensitive else f"lower({x})"
         needles = [[p if spec.case_sensitive else fold_lower(p) for p in lab.phrases] for lab in spec.labels]
-        conds = [_any_phrase(hay_col, n) for n in needles]
         any_label = literal_alternation([p for n in needles for p in n])
+
+        def conds(hay_col: str) -> list[str]:
+            return [_any_phrase(hay_col, n) for n in needles]
+
     else:
         assert isinstance(spec, RegexSignal)
         hay = x
-        conds = [f"coalesce(regexp_matches({hay_col}, {q(rx.re2)}), FALSE)" for rx in sig.regexes]
         any_label = "|".join(f"(?:{rx.re2})" for rx in sig.regexes)
+        patterns = [rx.re2 for rx in sig.regexes]
+
+        def conds(hay_col: str) -> list[str]:
+            return [f"coalesce(regexp_matches({hay_col}, {q(p)}), FALSE)" for p in patterns]
+
     labels, confidences = [lab.label for lab in spec.labels], [lab.confidence for lab in spec.labels]
     idx_col = f"_ix_{name}"
-    # one regex over all labels first: a text matching no label costs one call instead of one per label
-    guard = f"WHEN NOT coalesce(regexp_matches({hay_col}, {q(any_label)}), FALSE) THEN NULL"
-    index = f"(CASE {guard} " + " ".join(f"WHEN {c} THEN {k + 1}" for k, c in enumerate(conds)) + " END)"
+
+    def index(hay_col: str, group_guard: str) -> list[tuple[str, str]]:
+        # the input's shared guard first, then this signal's own: most texts match no label of any signal
+        guard = (
+            f"WHEN NOT {group_guard} THEN NULL "
+            f"WHEN NOT coalesce(regexp_matches({hay_col}, {q(any_label)}), FALSE) THEN NULL"
+        )
+        whens = " ".join(f"WHEN {c} THEN {k + 1}" for k, c in enumerate(conds(hay_col)))
+        return [(idx_col, f"(CASE {guard} {whens} END)")]
+
     label_list = "[" + ", ".join(q(v) for v in labels) + "]"
     conf_list = "[" + ", ".join(num(v) for v in confidences) + "]"
-    return SignalSql(
-        inputs=[(hay_col, hay)],
-        index=[(idx_col, index)],
-        values=[
+
+    def values(_hay_col: str) -> list[tuple[str, str]]:
+        return [
             (f"s_{name}", f"{label_list}[{idx_col}]"),
             (f"s_{name}.confidence", f"{conf_list}[{idx_col}]"),
-        ],
-    )
+        ]
+
+    return SignalSql(hay, any_label, index, values)
 
 
 # ----------------------------------------------------------------------------------------- compiler
@@ -359,16 +384,33 @@ class _Compiler:
         return f"SELECT {', '.join(cols)} FROM {source}"
 
     def signals(self) -> list[tuple[str, str]]:
-        """Signal inputs (each lower-cased text once), the winning label indexes, then the signal values."""
+        """Signal inputs (each distinct text once), one guard per input, label indexes, then the values."""
         parts = [signal_sql(sig) for sig in self.router.signals]
+        hay_cols: dict[str, str] = {}
+        patterns: dict[str, list[str]] = {}
+        for part in parts:
+            if part.hay is not None and part.guard_pattern is not None:
+                col = hay_cols.setdefault(part.hay, f"_in_{len(hay_cols)}")
+                patterns.setdefault(col, []).append(part.guard_pattern)
+        guards = {
+            col: f"coalesce(regexp_matches({col}, {q('|'.join(f'(?:{p})' for p in pats))}), FALSE)"
+            for col, pats in patterns.items()
+        }
 
         def layer(cols: list[tuple[str, str]], src: str) -> str:
             return f"SELECT {', '.join(['*', *(f'{e} AS {ident(c)}' for c, e in cols)])} FROM {src}"
 
+        index_cols: list[tuple[str, str]] = []
+        value_cols: list[tuple[str, str]] = []
+        for part in parts:
+            col = hay_cols.get(part.hay or "", "")
+            index_cols += part.index(col, f"_g{col}")
+            value_cols += part.values(col)
         return [
-            ("sig_in", layer([c for p in parts for c in p.inputs], "base")),
-            ("sig_ix", layer([c for p in parts for c in p.index], "sig_in")),
-            ("sig", layer([c for p in parts for c in p.values], "sig_ix")),
+            ("sig_in", layer([(c, h) for h, c in hay_cols.items()], "base")),
+            ("sig_g", layer([(f"_g{c}", g) for c, g in guards.items()], "sig_in")),
+            ("sig_ix", layer(index_cols, "sig_g")),
+            ("sig", layer(value_cols, "sig_ix")),
         ]
 
     def applies(self) -> str:
