@@ -165,3 +165,12 @@ def test_unknown_version_names_the_registered_ones(store: Store) -> None:
         routers.get(store, "acme-gateway@9")
     with pytest.raises(DatasetError, match="NAME@VERSION"):
         routers.get(store, "acme-gateway")
+
+
+def test_eval_results_keep_their_parameters_and_seed(store: Store) -> None:
+    from routelab.datasets import results
+
+    rid = results.save(store, "compare", ["a@1", "a@2"], {"alpha": 0.05}, {"delta": -0.1}, seed=7)
+    row = results.history(store, "compare").iloc[0]
+    assert (row["result_id"], list(row["routers"]), row["seed"]) == (rid, ["a@1", "a@2"], 7)
+    assert '"alpha": 0.05' in row["params"]
