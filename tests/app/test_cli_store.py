@@ -107,3 +107,35 @@ def test_prices_snapshot_records_litellm(capsys: pytest.CaptureFixture[str], tmp
         version = store.scalar("SELECT litellm_version FROM price_tables")
     assert row == (1e-8, str(overrides))
     assert version
+
+
+def test_import_reports_and_refuses_bad_rows(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = str(tmp_path / "i.duckdb")
+    good = tmp_path / "requests.jsonl"
+    good.write_text('{"request_id": "a", "prompt": "hello there", "workflow": "support"}\n')
+    code, out, _ = run(capsys, "import", str(good), "--format", "requests", "--db", db, "--json")
+    report = json.loads(out)
+    assert (code, report["tables"]["requests"]["inserted"]) == (0, 1)
+    code, out, _ = run(capsys, "import", str(good), "--format", "requests", "--db", db)
+    assert (code, "already imported" in out) == (0, True)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"request_id": "b", "prompt": "x"}\n{"request_id": "c", "prompt_tokens": "many"}\n')
+    code, out, err = run(capsys, "import", str(bad), "--format", "requests", "--db", db)
+    assert (code, out) == (2, "")
+    assert f"{bad}:2: prompt_tokens:" in err
+    with open_store(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM requests") == 1
+    code, _, err = run(capsys, "import", str(bad), "--format", "nope", "--db", db)
+    assert code == 2
+    assert "requests" in err  # the known formats are listed
+
+
+def test_demo_builds_a_small_workspace(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    code, out, _ = run(capsys, "demo", "--db", str(db), "--requests", "400", "--json")
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["counts"]["requests"] == 400
+    assert [r["router"] for r in summary["runs"]] == [f"acme-gateway@{v}" for v in (1, 2, 3)]
+    code, _, err = run(capsys, "demo", "--db", str(db), "--requests", "400")
+    assert (code, "pass --force" in err) == (2, True)
