@@ -101,6 +101,8 @@ with open_store(path) as store:
     t0 = time.perf_counter()
     run = replay.replay(store, ref, engine="sql", price_table_id=pid)
     seconds = time.perf_counter() - t0
-print(json.dumps({"n_decisions": run.n_decisions, "seconds": seconds,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+# VmHWM is this process's own high-water mark (ru_maxrss would carry the parent's over fork and exec)
+hwm = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")]
+peak = hwm[0] / 1024.0 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+print(json.dumps({"n_decisions": run.n_decisions, "seconds": seconds, "peak_rss_mb": peak}))
 """
