@@ -25,7 +25,8 @@ from routelab.router_core.identity import config_hash
 from routelab.router_core.pricing import PriceTable
 from routelab.router_core.request import Request
 from routelab.router_core.rules import parse_condition
-from routelab.router_core.sql import DECISION_COLUMNS, REQUEST_COLUMNS, compile_sql, where_sql
+from routelab.router_core.sql import DECISION_COLUMNS, REQUEST_COLUMNS, compile_sql
+from routelab.router_core.sql_expr import where_sql
 from routelab.router_core.validate import Router, field_resolver
 
 Engine = Literal["sql", "python"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from routelab.router_core.canonical import unparse
 from routelab.router_core.config import (
     ConfidenceFloorPolicy,
     CostCeilingPolicy,
@@ -38,6 +39,8 @@ from routelab.router_core.config import (
     RegexSignal,
     RegionPolicy,
 )
+from routelab.router_core.evaluation import Value, evaluate, fold_lower
+from routelab.router_core.nodes import Node
 from routelab.router_core.paths import (
     ACTION_PRECEDENCE,
     ESCALATION_HUMAN,
@@ -60,7 +63,6 @@ from routelab.router_core.pricing import (
     resolve_prices,
 )
 from routelab.router_core.request import NUMBER_FIELDS, TEXT_FIELDS, Request
-from routelab.router_core.rules import Node, Value, evaluate, fold_lower, unparse
 from routelab.router_core.validate import CompiledSignal, Router
 
 HARD_PRIVACY_ACTIONS = ("reroute", "block")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from routelab.router_core.rules import unparse
+from routelab.router_core.canonical import unparse
 from routelab.router_core.validate import Router
 
 Section = Literal["models", "indexes", "signals", "rules", "policies", "default", "tiers", "defaults"]

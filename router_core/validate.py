@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from routelab.router_core.canonical import is_constant_false, is_constant_true, unparse
 from routelab.router_core.config import (
     ConfidenceFloorPolicy,
     DefaultRoute,
@@ -31,23 +32,12 @@ from routelab.router_core.config import (
     parse_config,
 )
 from routelab.router_core.errors import ConfigError, ConfigProblem, RegexPortabilityError, RuleSyntaxError
+from routelab.router_core.nodes import Lit, Node, Ref, Resolver
+from routelab.router_core.parser import FUNCTIONS, KEYWORDS
 from routelab.router_core.paths import ESCALATION_HUMAN, ESCALATION_MODEL_PREFIX, ESCALATION_NONE
 from routelab.router_core.regex import PortableRegex, portable
 from routelab.router_core.request import NUMBER_FIELDS, TEXT_FIELDS
-from routelab.router_core.rules import (
-    FUNCTIONS,
-    KEYWORDS,
-    Lit,
-    Node,
-    Ref,
-    Resolver,
-    is_constant_false,
-    is_constant_true,
-    parse,
-    parse_condition,
-    parse_number,
-    unparse,
-)
+from routelab.router_core.rules import parse, parse_condition, parse_number
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ def cmd_router_validate(args: argparse.Namespace) -> int:
 
 def cmd_router_show(args: argparse.Namespace) -> int:
     """Show a router version: identity, models, signals, rules and policies."""
+    from routelab.router_core.canonical import unparse
     from routelab.router_core.identity import canonical, config_hash
-    from routelab.router_core.rules import unparse
 
     router = load_router_ref(args.file, args.db)
     if args.json:

@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from routelab.router_core.engine import route
+from routelab.router_core.evaluation import fold_lower
 from routelab.router_core.identity import canonical_json
 from routelab.router_core.regex import portable
 from routelab.router_core.request import Request
-from routelab.router_core.rules import fold_lower
-from routelab.router_core.sql import DECISION_COLUMNS, REQUEST_COLUMNS, compile_sql, q
+from routelab.router_core.sql import DECISION_COLUMNS, REQUEST_COLUMNS, compile_sql
+from routelab.router_core.sql_expr import q
 
 from .strategies import Scenario, regexes, request_batches, scenarios, texts
 

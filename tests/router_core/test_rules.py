@@ -16,9 +16,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from routelab.router_core.canonical import unparse
 from routelab.router_core.config import KeywordLabel, KeywordSignal, PiiSignal
 from routelab.router_core.errors import RuleSyntaxError
-from routelab.router_core.rules import Node, Value, evaluate, parse, parse_condition, unparse
+from routelab.router_core.evaluation import Value, evaluate
+from routelab.router_core.nodes import Node
+from routelab.router_core.rules import parse, parse_condition
 from routelab.router_core.validate import router_resolver
 
 GOLDEN = Path(__file__).parent / "golden" / "rule_semantics.csv"
