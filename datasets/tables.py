@@ -15,28 +15,13 @@ import duckdb
 import pandas as pd
 
 from routelab.datasets.errors import DatasetError
+from routelab.router_core.sql import REQUEST_COLUMNS
 
 OnConflict = Literal["error", "replace", "skip"]
 
 #: Table name → (columns in order with DuckDB types, key columns).
 TABLES: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
-    "requests": (
-        (
-            ("request_id", "VARCHAR"),
-            ("ts", "TIMESTAMP"),
-            ("workflow", "VARCHAR"),
-            ("task", "VARCHAR"),
-            ("team", "VARCHAR"),
-            ("region", "VARCHAR"),
-            ("data_class", "VARCHAR"),
-            ("prompt", "VARCHAR"),
-            ("prompt_tokens", "BIGINT"),
-            ("expected_output_tokens", "BIGINT"),
-            ("attrs", "MAP(VARCHAR, VARCHAR)"),
-            ("import_id", "VARCHAR"),
-        ),
-        ("request_id",),
-    ),
+    "requests": ((*REQUEST_COLUMNS, ("import_id", "VARCHAR")), ("request_id",)),
     "labels": (
         (
             ("request_id", "VARCHAR"),

@@ -195,24 +195,16 @@ class _Compiler:
             for m, s in self.router.models.items()
         }
         tier = {m: q(s.tier) for m, s in self.router.models.items()}
-        cols = [
-            "request_id",
-            f"{q(cfg.ref)} AS router",
-            "model",
-            f"{self.facts.by_model('model', tier)} AS tier",
-            "retrieval",
-            "context_tokens",
-            "cache",
-            "escalation",
-            "fallbacks",
-            "action",
-            "rule_id",
-            "confidence",
-            f"(CASE WHEN model IS NULL THEN 0.0 ELSE ({self.facts.current('c')} + _rc) END) AS est_cost_usd",
-            f"(CASE WHEN model IS NULL THEN 0.0 ELSE ({self.facts.by_model('model', p50)} + _rl) END)"
-            " AS est_latency_ms",
-            "flags AS policy_flags",
-        ]
+        computed = {
+            "router": f"{q(cfg.ref)} AS router",
+            "tier": f"{self.facts.by_model('model', tier)} AS tier",
+            "est_cost_usd": f"(CASE WHEN model IS NULL THEN 0.0 ELSE ({self.facts.current('c')} + _rc) END)"
+            " AS est_cost_usd",
+            "est_latency_ms": "(CASE WHEN model IS NULL THEN 0.0 ELSE "
+            f"({self.facts.by_model('model', p50)} + _rl) END) AS est_latency_ms",
+            "policy_flags": "flags AS policy_flags",
+        }
+        cols = [computed.get(c, c) for c in DECISION_COLUMNS]
         return f"SELECT {', '.join(cols)} FROM {prev}"
 
     def compile(self, source: str) -> str:
