@@ -1,0 +1,63 @@
+"""Checks and small transforms shared by the evaluators' DataFrame inputs (never mutating them).
+
+pandas is imported where a function needs it, so importing the evaluators' result types stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from routelab.evaluators.errors import EvaluatorError
+
+if TYPE_CHECKING:
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]  # no pandas-stubs in the dev lock yet
+
+
+class FrameError(EvaluatorError):
+    """An input frame lacks a column, repeats a key or holds a value the evaluator cannot read."""
+
+
+def is_missing(value: object) -> bool:
+    """None, NaN, NaT or pandas NA: a cell with no value."""
+    if value is None:
+        return True
+    if isinstance(value, float):  # numpy floats too
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")  # pandas' NA and NaT, without importing pandas
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Fail unless `frame` has every column in `columns`.
+
+    Raises:
+        FrameError: naming the frame, the missing columns and the columns it has.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise FrameError(
+            f"{what}: missing column(s) {', '.join(missing)}; it has: {', '.join(map(str, frame.columns))}"
+        )
+
+
+def require_unique(frame: pd.DataFrame, key: str, what: str) -> None:
+    """Fail when a value of `key` occurs more than once.
+
+    Raises:
+        FrameError: naming up to five repeated values.
+    """
+    repeated = frame[key][frame[key].duplicated()].unique()
+    if len(repeated):
+        shown = ", ".join(map(str, repeated[:5]))
+        raise FrameError(f"{what}: {key} must be unique; repeated: {shown} ({len(repeated)} in all)")
+
+
+def iso_week(ts: pd.Series) -> pd.Series:
+    """ISO week labels (`2026-W37`) of a timestamp column; missing timestamps stay missing."""
+    import pandas as pd
+
+    stamps = pd.to_datetime(ts)
+    cal = stamps.dt.isocalendar()
+    labels = cal["year"].astype("string") + "-W" + cal["week"].astype("string").str.zfill(2)
+    return labels.astype(object).where(stamps.notna(), None)
