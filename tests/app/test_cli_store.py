@@ -139,3 +139,24 @@ def test_demo_builds_a_small_workspace(capsys: pytest.CaptureFixture[str], tmp_p
     assert [r["router"] for r in summary["runs"]] == [f"acme-gateway@{v}" for v in (1, 2, 3)]
     code, _, err = run(capsys, "demo", "--db", str(db), "--requests", "400")
     assert (code, "pass --force" in err) == (2, True)
+
+
+def test_eval_reports_accuracy_with_intervals_and_saves_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "e.duckdb")
+    run(capsys, "demo", "--db", db, "--requests", "600", "--json")
+    code, out, _ = run(capsys, "eval", "acme-gateway@2", "--by", "workflow", "--db", db, "--json")
+    result = json.loads(out)
+    overall = result["overall"]["acceptable_set"]
+    assert code == 0
+    assert overall["ci_low"] <= overall["value"] <= overall["ci_high"]
+    assert overall["n"] == result["overall"]["counts"]["labelled"] > 0
+    assert {s["value"] for s in result["breakdowns"]["workflow"]} >= {"support", "coding"}
+    with open_store(db, read_only=True) as store:
+        assert store.scalar("SELECT count(*) FROM eval_results WHERE kind = 'accuracy'") == 1
+    code, out, _ = run(capsys, "eval", "acme-gateway@2", "--db", db)
+    assert "acceptable-set accuracy" in out
+    assert "[" in out  # every rate is printed with its interval
+    code, _, err = run(capsys, "eval", "acme-gateway@7", "--db", db)
+    assert (code, "replayed: acme-gateway@1" in err) == (2, True)
