@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from routelab.app.commands import accuracy, data, replay, route, router
+from routelab.app.commands import accuracy, compare, data, replay, route, router
 from routelab.app.commands.common import CliError
 from routelab.datasets.errors import DatasetError
 from routelab.router_core.errors import RouterError
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure whether an LLM router makes the right decisions.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (data, router, replay, route, accuracy):
+    for module in (data, router, replay, route, accuracy, compare):
         module.register(sub)
     return parser
 
@@ -41,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"routelab: error: {line}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("routelab: interrupted; the store is unchanged by the unfinished step", file=sys.stderr)
         return 130

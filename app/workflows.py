@@ -51,3 +51,49 @@ def evaluate_stored_version(
             store, "accuracy", [ref], result.params.model_dump(mode="json"), result.model_dump(mode="json")
         )
     return result
+
+
+def compare_stored_versions(
+    store: Any,
+    base: str,
+    candidate: str,
+    by: Sequence[str] = (),
+    conditions: Sequence[Any] = (),
+    seed: int = 0,
+    save: bool = True,
+) -> dict[str, Any]:
+    """Compare two replayed versions on the same requests, attribute the flips, and apply a release gate.
+
+    Returns the JSON document `routelab compare --json` prints: keys `baseline`, `candidate`, `n`, `accuracy`,
+    `cost`, `latency`, `flips`, `slices`, `attribution` and `gate`.
+    """
+    from routelab.datasets import queries, results, routers
+    from routelab.evaluators.attribution import attribute_flips
+    from routelab.evaluators.compare import compare_versions, pair_decisions
+    from routelab.evaluators.gate import evaluate_gate
+    from routelab.evaluators.gold import resolve_gold
+    from routelab.router_core.identity import diff
+
+    base_decisions = queries.decisions(store, base)
+    cand_decisions = queries.decisions(store, candidate)
+    gold = resolve_gold(queries.labels(store), queries.annotations(store))
+    fields = sorted(set(by))
+    requests = queries.requests(store, fields) if fields else None
+    comparison = compare_versions(base_decisions, cand_decisions, gold, requests, by=fields, seed=seed)
+    base_router, cand_router = routers.get(store, base), routers.get(store, candidate)
+    attribution = attribute_flips(
+        diff(base_router, cand_router),
+        base_router,
+        cand_router,
+        base_decisions,
+        cand_decisions,
+        correctness=pair_decisions(base_decisions, cand_decisions, gold).correctness(),
+    )
+    document: dict[str, Any] = comparison.model_dump(mode="json")
+    document["attribution"] = attribution.model_dump(mode="json")
+    gate = evaluate_gate(document, list(conditions))
+    document["gate"] = gate.model_dump(mode="json")
+    if save:
+        params = {"by": fields, "seed": seed, "conditions": [str(c) for c in conditions]}
+        results.save(store, "compare", [base, candidate], params, document, seed=seed)
+    return document
