@@ -47,9 +47,8 @@ def evaluate_stored_version(
         model_prices=None if len(outcomes) else prices,
     )
     if save:
-        results.save(
-            store, "accuracy", [ref], result.params.model_dump(mode="json"), result.model_dump(mode="json")
-        )
+        params = {**result.params.model_dump(mode="json"), **results.run_stamp(store, [ref])}
+        results.save(store, "accuracy", [ref], params, result.model_dump(mode="json"))
     return result
 
 
@@ -94,6 +93,11 @@ def compare_stored_versions(
     gate = evaluate_gate(document, list(conditions))
     document["gate"] = gate.model_dump(mode="json")
     if save:
-        params = {"by": fields, "seed": seed, "conditions": [str(c) for c in conditions]}
+        params = {
+            "by": fields,
+            "seed": seed,
+            "conditions": [str(c) for c in conditions],
+            **results.run_stamp(store, [base, candidate]),
+        }
         results.save(store, "compare", [base, candidate], params, document, seed=seed)
     return document

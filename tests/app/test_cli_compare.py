@@ -75,3 +75,18 @@ def test_gate_file_and_its_errors(capsys: pytest.CaptureFixture[str], db: str, t
     code, _, err = run(capsys, "compare", "acme-gateway@2", "acme-gateway@3", "--gate", str(gate), "--db", db)
     assert code == 2
     assert "did you mean 'value'" in err
+
+
+def test_stored_results_carry_versions_price_tables_and_data_fingerprint(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    run(capsys, "compare", "acme-gateway@1", "acme-gateway@3", "--seed", "5", "--db", db)
+    with open_store(db, read_only=True) as store:
+        params, seed = store.execute(
+            "SELECT params, seed FROM eval_results WHERE kind = 'compare' ORDER BY created_at DESC LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    stamp = json.loads(params)
+    assert seed == 5
+    assert len(stamp["data_fingerprint"]) == 16
+    assert set(stamp["versions"]) == {"acme-gateway@1", "acme-gateway@3"}
+    assert all(v["price_table_id"] and v["router_hash"] for v in stamp["versions"].values())
