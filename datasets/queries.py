@@ -16,24 +16,10 @@ import pandas as pd
 from routelab.datasets.errors import DatasetError, NotFoundError
 from routelab.datasets.store import Store
 from routelab.datasets.tables import TABLES
+from routelab.router_core.sql import DECISION_COLUMNS as ENGINE_DECISION_COLUMNS
 
-DECISION_COLUMNS = (
-    "router",
-    "request_id",
-    "model",
-    "tier",
-    "retrieval",
-    "context_tokens",
-    "cache",
-    "escalation",
-    "fallbacks",
-    "action",
-    "rule_id",
-    "confidence",
-    "est_cost_usd",
-    "est_latency_ms",
-    "policy_flags",
-)
+# the engines' decision columns, with `router` first as stored
+DECISION_COLUMNS = ("router", *(c for c in ENGINE_DECISION_COLUMNS if c != "router"))
 LABEL_COLUMNS = ("request_id", "source", "abstain", "acceptable", "note")
 ANNOTATION_COLUMNS = (
     "annotation_id",
