@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,42 +17,10 @@ from routelab.evaluators.errors import EvaluatorError
 from routelab.evaluators.gold import GoldLabels, resolve_gold
 from routelab.evaluators.stats import wilson
 
+from .builders import MODEL_TIERS, make_decision, make_label
+
 TIERS = ("small", "medium", "large")
-MODEL_TIERS = {"s1": "small", "s2": "small", "m1": "medium", "l1": "large"}
 PRICES = {"s1": 1.0, "s2": 0.5, "m1": 2.0, "l1": 4.0}
-
-
-def make_decision(
-    request_id: str,
-    model: str | None = "s1",
-    *,
-    retrieval: str | None = None,
-    cache: str = "bypass",
-    escalation: str = "none",
-    action: str = "allow",
-    cost: float = 1.0,
-    latency: float = 100.0,
-    router: str = "acme@1",
-) -> dict[str, Any]:
-    """A `decisions` row; the tier follows the model."""
-    return {
-        "router": router,
-        "request_id": request_id,
-        "model": model,
-        "tier": MODEL_TIERS.get(model) if model else None,
-        "retrieval": retrieval,
-        "context_tokens": 4000,
-        "cache": cache,
-        "escalation": escalation,
-        "action": action,
-        "est_cost_usd": cost,
-        "est_latency_ms": latency,
-    }
-
-
-def make_label(request_id: str, *paths: dict[str, Any], abstain: bool = False) -> dict[str, Any]:
-    """A `labels` row (acceptable paths best first, as JSON text)."""
-    return {"request_id": request_id, "source": "test", "abstain": abstain, "acceptable": json.dumps(paths)}
 
 
 def gold_of(*labels: dict[str, Any]) -> GoldLabels:
