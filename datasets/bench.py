@@ -22,27 +22,34 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _replicate(store: Any, factor: int, n_requests: int) -> None:
-    """Grow the requests table to `n_requests` by copying the base traffic under new ids."""
-    cols = [
-        r[0]
-        for r in store.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'requests' ORDER BY ordinal_position"
-        ).fetchall()
-    ]
-    rest = ", ".join(c for c in cols if c != "request_id")
+def replicate(store: Any, n_requests: int) -> None:
+    """Grow the store to `n_requests` requests by copying the traffic and its labels under new ids `id~k`."""
+    base_n = int(store.scalar("SELECT count(*) FROM requests"))
+    if base_n == 0 or n_requests <= base_n:
+        return
+    factor = -(-n_requests // base_n)
     with store.transaction() as cur:
-        cur.execute("CREATE TEMP TABLE base AS SELECT * FROM requests")
-        cur.execute(
-            f"INSERT INTO requests (request_id, {rest}) SELECT request_id || '~' || i, {rest} "
-            f"FROM base, range(1, {factor}) t(i)"
-        )
+        for table in ("requests", "labels"):
+            cols = [
+                r[0]
+                for r in cur.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = ? ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
+            rest = ", ".join(c for c in cols if c != "request_id")
+            cur.execute(f"CREATE TEMP TABLE base AS SELECT * FROM {table}")
+            cur.execute(
+                f"INSERT INTO {table} (request_id, {rest}) SELECT request_id || '~' || i, {rest} "
+                f"FROM base, range(1, {factor}) t(i)"
+            )
+            cur.execute("DROP TABLE base")
         cur.execute(
             "DELETE FROM requests WHERE rowid IN "
             f"(SELECT rowid FROM requests ORDER BY rowid OFFSET {n_requests})"
         )
-        cur.execute("DROP TABLE base")
+        cur.execute("DELETE FROM labels WHERE request_id NOT IN (SELECT request_id FROM requests)")
 
 
 def bench_replay(
@@ -64,8 +71,7 @@ def bench_replay(
         pid = price_store.save_price_table(store, example_prices())
         ref = routers.add(store, example_config(BENCH_ROUTER), source=BENCH_ROUTER).ref
         py_run = replay.replay(store, ref, engine="python", price_table_id=pid, progress=progress)
-        if n_requests > base_n:
-            _replicate(store, -(-n_requests // base_n), n_requests)
+        replicate(store, n_requests)
         prompt_chars = float(store.scalar("SELECT avg(length(prompt)) FROM requests") or 0.0)
         path = store.path
         store.close()

@@ -61,6 +61,20 @@ def cmd_bench_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_compare(args: argparse.Namespace) -> int:
+    """Seconds for `compare` at N requests, and peak memory."""
+    from routelab.app.benchmarks import bench_compare
+
+    result = bench_compare(n_requests=args.requests, seed=args.seed, progress=not args.json)
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"compare benchmark: {result['n_requests']:,} requests ({result['labelled']:,} labelled), by task")
+    print(f"  compare        {result['compare_seconds']:>10.2f} s  (flip rate {result['flip_rate']:.1%})")
+    print(f"  peak RSS       {result['peak_rss_mb']:>10,.0f} MB  (whole process, replays included)")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add `replay` and `bench`."""
     p = sub.add_parser("replay", help="decide stored requests with a registered router version")
@@ -75,6 +89,11 @@ def register(sub: Any) -> None:
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bsub = bench.add_subparsers(dest="bench_command", metavar="SUBCOMMAND")
     bench.set_defaults(func=lambda _a: (bench.print_help(), 2)[1])
+    p = bsub.add_parser("compare", help="time `compare` (by task, with attribution) of two versions")
+    p.add_argument("--requests", type=int, default=1_000_000, metavar="N", help="default 1,000,000")
+    p.add_argument("--seed", type=int, default=7, metavar="S")
+    add_json(p)
+    p.set_defaults(func=cmd_bench_compare)
     p = bsub.add_parser("replay", help="SQL vs Python engine decisions/s and peak memory")
     p.add_argument("--requests", type=int, default=1_000_000, metavar="N", help="default 1,000,000")
     p.add_argument(
