@@ -25,283 +25,40 @@ excluded from every rate and counted.
 - *Savings* against sending everything to `baseline_model`: on the same basis, over the decisions where both
   costs are known.
 - Cost per 1,000 requests and latency p50/p95 use the decisions' estimates (`est_cost_usd`,
-  `est_latency_ms`). Every rate is a Wilson interval (`stats.wilson`) with its n (n = 0: value None);
+  `est_latency_ms`). Every rate is a Wilson interval (`intervals.wilson`) with its n (n = 0: value None);
   money carries the number of decisions it sums over. Nothing here is random (`params.seed` is None).
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from routelab.evaluators.errors import EvaluatorError
-from routelab.evaluators.frames import is_missing, iso_week, require_columns, require_unique
-from routelab.evaluators.gold import (
-    LABELLED_SOURCES,
-    GoldLabels,
-    GoldSource,
-    Path,
-    PathValue,
-    matches,
-    normalise_value,
+from routelab.evaluators.accuracy_types import (
+    COMPONENTS,
+    DECISION_COLUMNS,
+    MISSING,
+    AccuracyParams,
+    AccuracyResult,
+    CostBasis,
+    Counts,
+    Misrouting,
+    Savings,
+    Slice,
+    Summary,
 )
-from routelab.evaluators.stats import Estimate, quantile, wilson
+from routelab.evaluators.errors import EvaluatorError
+from routelab.evaluators.estimates import Estimate
+from routelab.evaluators.frames import is_missing, iso_week, require_columns, require_unique
+from routelab.evaluators.gold import LABELLED_SOURCES, GoldLabels, GoldSource
+from routelab.evaluators.intervals import wilson
+from routelab.evaluators.quantiles import quantile
+from routelab.evaluators.registry import evaluator
+from routelab.evaluators.scorer import Costs, Scorer, normalised_decisions
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]  # no pandas-stubs in the dev lock yet
-
-COMPONENTS = ("model", "tier", "retrieval", "cache", "escalation", "action")
-PATH_COLUMNS = ("model", "tier", "retrieval", "context_tokens", "cache", "escalation", "action")
-DECISION_COLUMNS = ("request_id", *PATH_COLUMNS, "est_cost_usd", "est_latency_ms")
-MISSING = "(missing)"
-CostBasis = Literal["outcomes", "price_ratio"]
-
-
-class Counts(BaseModel):
-    """How many decisions fell where."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    decisions: int = Field(description="Decisions of the version in scope.")
-    labelled: int = Field(description="Decisions whose request has acceptable paths.")
-    abstain: int = Field(description="Decisions whose request's label abstains (excluded from accuracy).")
-    unresolved: int = Field(description="Decisions whose request's annotations tie (excluded).")
-    unlabelled: int = Field(description="Decisions whose request has no gold at all (excluded).")
-
-
-class Misrouting(BaseModel):
-    """Over- or under-routing: a rate and the money at stake."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    rate: Estimate = Field(
-        description="Share of the labelled decisions whose tiers compare (value None when n is 0)."
-    )
-    spend_usd: float | None = Field(
-        description="Money at stake (see the module docstring); None without a basis."
-    )
-    n_costed: int = Field(description="Misrouted decisions whose money could be computed.")
-
-
-class Savings(BaseModel):
-    """Cost of the version against sending every request to one baseline model."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    baseline_model: str = Field(description="The model everything would go to.")
-    basis: CostBasis = Field(description="Where the per-model costs came from.")
-    n: int = Field(description="Decisions where both costs are known.")
-    router_cost_usd: float = Field(description="The version's cost on those decisions.")
-    baseline_cost_usd: float = Field(description="The baseline model's cost on the same decisions.")
-    savings_usd: float = Field(description="baseline − router (negative: the version costs more).")
-    savings_share: float | None = Field(
-        description="savings / baseline cost; None when the baseline costs 0."
-    )
-
-
-class Summary(BaseModel):
-    """The metrics of one set of decisions (all of them, or one slice)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    counts: Counts = Field(description="Decisions by gold status.")
-    exact_path: Estimate = Field(description="Share matching the best acceptable path.")
-    acceptable_set: Estimate = Field(description="Share matching any acceptable path.")
-    components: dict[str, Estimate] = Field(description="Per-component accuracy against the best path.")
-    over_routing: Misrouting = Field(description="Decisions above the cheapest acceptable tier.")
-    under_routing: Misrouting = Field(description="Decisions below the cheapest acceptable tier.")
-    total_cost_usd: float = Field(description="Sum of est_cost_usd.")
-    cost_per_1k_usd: float | None = Field(
-        description="1000 · total cost / decisions; None without decisions."
-    )
-    latency_p50_ms: float | None = Field(description="Median est_latency_ms.")
-    latency_p95_ms: float | None = Field(description="95th percentile of est_latency_ms.")
-    savings: Savings | None = Field(description="Against `baseline_model`; None when not asked or no basis.")
-
-
-class Slice(BaseModel):
-    """The summary of the decisions sharing one value of a request field."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    value: str = Field(description=f"The field's value (`{MISSING}` when the request has none).")
-    summary: Summary = Field(description="Metrics of this slice.")
-
-
-class AccuracyParams(BaseModel):
-    """Everything that produced an `AccuracyResult`, so it can be recomputed."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    router: str | None = Field(description="The version evaluated (`router` column of the decisions).")
-    by: tuple[str, ...] = Field(description="Request fields broken down by (`week` = ISO week of ts).")
-    baseline_model: str | None = Field(description="Model of the savings baseline.")
-    tier_order: tuple[str, ...] = Field(description="Tiers, cheapest first.")
-    model_tiers: dict[str, str] = Field(description="Model → tier.")
-    model_prices: dict[str, float] | None = Field(description="Relative per-token prices for ratio costs.")
-    cost_basis: CostBasis | None = Field(description="Basis of money metrics; None when unavailable.")
-    confidence: float = Field(description="Confidence level of every interval.")
-    gold_rule: str = Field(description="The gold resolution rule.")
-    gold_counts: dict[str, int] = Field(description="Requests per gold source, before joining decisions.")
-    seed: int | None = Field(default=None, description="Random seed; None: nothing here is random.")
-
-
-class AccuracyResult(BaseModel):
-    """Routing accuracy of one router version."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    evaluator: Literal["accuracy"] = Field(default="accuracy", description="The evaluator's name.")
-    params: AccuracyParams = Field(description="What produced the result.")
-    overall: Summary = Field(description="Metrics over every decision.")
-    confusion: dict[str, dict[str, dict[str, int]]] = Field(
-        description="Component → gold value → decided value → count, over labelled decisions."
-    )
-    breakdowns: dict[str, list[Slice]] = Field(description="Field → slices, ordered by value.")
-    warnings: tuple[str, ...] = Field(description="Data the evaluation had to leave out, and why.")
-
-
-# --- costs ------------------------------------------------------------------------------------------------
-
-
-class _Costs:
-    """Per-request, per-model costs on one basis."""
-
-    def __init__(self, outcomes: pd.DataFrame | None, prices: Mapping[str, float] | None) -> None:
-        self.basis: CostBasis | None = None
-        self.prices = dict(prices or {})
-        if outcomes is not None:
-            require_columns(outcomes, ("request_id", "model", "cost_usd"), "outcomes")
-            if "kind" in outcomes.columns and not outcomes["kind"].eq("full").all():
-                raise EvaluatorError(
-                    "outcomes: per-model costs need full-information outcomes; pass only kind='full' rows"
-                )
-            if outcomes.duplicated(["request_id", "model"]).any():
-                raise EvaluatorError("outcomes: (request_id, model) repeats; pass one outcome kind")
-            wide = outcomes.pivot(index="request_id", columns="model", values="cost_usd")
-            self.matrix = wide.to_numpy(dtype=float)
-            self.row = {r: i for i, r in enumerate(wide.index)}
-            self.col = {m: j for j, m in enumerate(wide.columns)}
-            self.basis = "outcomes"
-        elif prices:
-            self.basis = "price_ratio"
-
-    def models(self) -> set[str]:
-        return set(self.col) if self.basis == "outcomes" else set(self.prices)
-
-    def cost(self, rid: str, model: str | None, est: float, decided: str | None) -> float | None:
-        """What `model` would have cost on this request (`est` is the decided model's estimate)."""
-        if model is None or decided is None:  # a blocked request has no model to cost
-            return None
-        if self.basis == "outcomes":
-            i, j = self.row.get(rid), self.col.get(model)
-            if i is None or j is None or math.isnan(self.matrix[i, j]):
-                return None
-            return float(self.matrix[i, j])
-        if self.basis == "price_ratio":
-            p_model, p_decided = self.prices.get(model), self.prices.get(decided)
-            if p_model is None or not p_decided or math.isnan(est):
-                return None
-            return float(est * p_model / p_decided)
-        return None
-
-
-# --- scoring one decision at a time -------------------------------------------------------------------------
-
-
-class _Scorer:
-    """Scores decisions against gold: one record of flags and costs per decision."""
-
-    def __init__(
-        self, gold: dict[str, tuple[str, list[Path]]], tiers: Sequence[str], model_tiers: Mapping[str, str]
-    ) -> None:
-        self.gold = gold
-        self.rank = {t: k for k, t in enumerate(tiers)}
-        self.model_tiers = dict(model_tiers)
-        self.by_rank: dict[int, list[str]] = {}
-        for m, t in self.model_tiers.items():
-            if t in self.rank:
-                self.by_rank.setdefault(self.rank[t], []).append(m)
-        self.unknown: set[str] = set()
-
-    def path_tier(self, path: Path) -> str | None:
-        if "model" in path:
-            tier = self.model_tiers.get(str(path["model"]))
-            if tier is None:
-                self.unknown.add(f"model {path['model']}")
-            return tier
-        return None if path.get("tier") is None else str(path["tier"])
-
-    def path_rank(self, path: Path) -> int | None:
-        if "model" not in path and "tier" not in path:
-            return 0
-        tier = self.path_tier(path)
-        if tier is not None and tier not in self.rank:
-            self.unknown.add(f"tier {tier}")
-        return None if tier is None else self.rank.get(tier)
-
-    def score(self, d: dict[str, Any], costs: _Costs, baseline: str | None) -> dict[str, Any]:
-        rid, est = d["request_id"], float(d["est_cost_usd"])
-        source, paths = self.gold.get(rid, (None, []))
-        rec: dict[str, Any] = {"status": source or "unlabelled"}
-        if baseline is not None:
-            mine = costs.cost(rid, d["model"], est, d["model"])
-            base = costs.cost(rid, baseline, est, d["model"])
-            rec["router_cost"], rec["baseline_cost"] = (
-                (mine, base) if None not in (mine, base) else (None, None)
-            )
-        if source not in LABELLED_SOURCES:
-            return rec
-        best = paths[0]
-        rec["exact"] = matches(best, d)
-        rec["acceptable"] = any(matches(p, d) for p in paths)
-        for c in COMPONENTS:
-            want: PathValue
-            if c == "tier":
-                want = self.path_tier(best) if "model" in best or "tier" in best else None
-                if want is None:  # the best path does not judge the tier, or names an unknown model
-                    continue
-            elif c in best:
-                want = best[c]
-            else:
-                continue
-            rec[f"gold_{c}"], rec[f"ok_{c}"] = want, want == d[c]
-        ranks = [r for r in map(self.path_rank, paths) if r is not None]
-        mine_rank = self.rank.get(d["tier"]) if d["tier"] is not None else None
-        if not ranks or mine_rank is None:
-            return rec
-        cheap = min(ranks)
-        rec["over"], rec["under"] = mine_rank > cheap, mine_rank < cheap
-        if mine_rank != cheap and costs.basis is not None:
-            cands = {
-                m
-                for p, r in zip(paths, map(self.path_rank, paths), strict=True)
-                if r == cheap
-                for m in ([str(p["model"])] if "model" in p else self.by_rank.get(cheap, []))
-            }
-            alt = [c for c in (costs.cost(rid, m, est, d["model"]) for m in cands) if c is not None]
-            mine = costs.cost(rid, d["model"], est, d["model"])
-            if alt and mine is not None:
-                rec["misroute_usd"] = (mine - min(alt)) * (1 if mine_rank > cheap else -1)
-        return rec
-
-
-def _normalised_decisions(decisions: pd.DataFrame) -> list[dict[str, Any]]:
-    """Decisions as dicts of normalised path values plus id and estimates."""
-    out = []
-    for row in decisions[list(DECISION_COLUMNS)].to_dict(orient="records"):
-        d: dict[str, Any] = {c: normalise_value(c, row[c]) for c in PATH_COLUMNS}
-        d.update(
-            request_id=str(row["request_id"]),
-            est_cost_usd=float(row["est_cost_usd"]),
-            est_latency_ms=float(row["est_latency_ms"]),
-        )
-        out.append(d)
-    return out
 
 
 # --- summaries ----------------------------------------------------------------------------------------------
@@ -433,6 +190,10 @@ def _slices(
     return out
 
 
+@evaluator(
+    "accuracy",
+    "Routing accuracy of one version against gold, with misrouting cost, savings and slices.",
+)
 def evaluate_version(
     decisions: pd.DataFrame,
     gold: GoldLabels | pd.DataFrame,
@@ -475,14 +236,14 @@ def evaluate_version(
     if not isinstance(gold, GoldLabels):
         gold = GoldLabels.from_frame(gold)
     gold_map = {g.request_id: (g.source.value, [dict(p) for p in g.acceptable]) for g in gold.labels}
-    costs = _Costs(outcomes, model_prices)
+    costs = Costs(outcomes, model_prices)
     if baseline_model is not None and costs.basis is not None and baseline_model not in costs.models():
         raise EvaluatorError(
             f"baseline_model {baseline_model!r} has no cost in the {costs.basis}; "
             f"known: {', '.join(sorted(costs.models()))}"
         )
-    scorer = _Scorer(gold_map, tier_order, model_tiers)
-    rows = _normalised_decisions(decisions)
+    scorer = Scorer(gold_map, tier_order, model_tiers)
+    rows = normalised_decisions(decisions)
     scored = pd.DataFrame([scorer.score(d, costs, baseline_model) for d in rows], index=range(len(rows)))
     decided = pd.DataFrame(rows, columns=[*COMPONENTS, "request_id", "est_cost_usd", "est_latency_ms"])
     scored = pd.concat([decided[["request_id", "est_cost_usd", "est_latency_ms"]], scored], axis=1)

@@ -64,3 +64,23 @@ class MissingSeedError(InvalidArgumentError):
 
 class ZeroBaselineError(EvaluatorError):
     """A relative change was asked for where the baseline statistic is zero, so it is undefined."""
+
+
+class DuplicateEvaluatorError(EvaluatorError):
+    """Two functions were registered under one evaluator name."""
+
+
+class UnknownEvaluatorError(EvaluatorError, LookupError):
+    """No evaluator is registered under the name asked for.
+
+    Attributes:
+        name: The name asked for.
+        known: The registered names, sorted.
+    """
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(
+            f"evaluator {name!r} is not registered; known evaluators: {', '.join(known) or '(none)'}"
+        )

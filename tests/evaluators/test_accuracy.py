@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routelab.evaluators.accuracy import AccuracyResult, evaluate_version
+from routelab.evaluators.accuracy import evaluate_version
+from routelab.evaluators.accuracy_types import AccuracyResult
 from routelab.evaluators.errors import EvaluatorError
 from routelab.evaluators.gold import GoldLabels, resolve_gold
-from routelab.evaluators.stats import wilson
+from routelab.evaluators.intervals import wilson
 
 from .builders import MODEL_TIERS, make_decision, make_label
 

@@ -14,12 +14,8 @@ import pandas as pd
 import pytest
 
 from routelab.datasets.workspace import example_config, example_prices
-from routelab.evaluators.attribution import (
-    Attribution,
-    AttributionError,
-    attribute_flips,
-    explain_flips,
-)
+from routelab.evaluators.attribution import attribute_flips, explain_flips
+from routelab.evaluators.attribution_types import Attribution, AttributionError
 from routelab.evaluators.errors import InvalidArgumentError
 from routelab.evaluators.frames import FrameError
 from routelab.router_core.engine import route_many

@@ -14,10 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routelab.evaluators.compare import CompareResult, compare_versions, pair_decisions, per_1k
+from routelab.evaluators.bootstrap import paired_bootstrap
+from routelab.evaluators.compare import compare_versions, pair_decisions
+from routelab.evaluators.compare_metrics import per_1k
+from routelab.evaluators.compare_types import CompareResult
 from routelab.evaluators.errors import EvaluatorError
 from routelab.evaluators.gold import GoldLabels, resolve_gold
-from routelab.evaluators.stats import benjamini_hochberg, paired_bootstrap, wilson
+from routelab.evaluators.intervals import wilson
+from routelab.evaluators.rank_tests import benjamini_hochberg
 
 from .builders import MODEL_TIERS, make_decision, make_label
 

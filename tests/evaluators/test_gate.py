@@ -13,12 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from routelab.evaluators.errors import EvaluatorError
-from routelab.evaluators.gate import (
-    NULL_RULE,
+from routelab.evaluators.gate import NULL_RULE, GateCondition, check_condition, evaluate_gate, parse_gate_spec
+from routelab.evaluators.gate_syntax import (
     And,
     Comparison,
     Condition,
-    GateCondition,
     GateError,
     GateSpecError,
     GateSyntaxError,
@@ -26,10 +25,7 @@ from routelab.evaluators.gate import (
     Not,
     Or,
     UnknownPathError,
-    check_condition,
-    evaluate_gate,
     parse_condition,
-    parse_gate_spec,
 )
 
 

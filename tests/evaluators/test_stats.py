@@ -21,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from routelab.evaluators import stats
+from routelab.evaluators import bootstrap
+from routelab.evaluators.bootstrap import paired_bootstrap, paired_bootstrap_pct
 from routelab.evaluators.errors import (
     EmptySampleError,
     EvaluatorError,
@@ -36,20 +37,10 @@ from routelab.evaluators.errors import (
     UnknownOptionError,
     ZeroBaselineError,
 )
-from routelab.evaluators.stats import (
-    BootstrapEstimate,
-    Estimate,
-    McNemarResult,
-    WilcoxonResult,
-    benjamini_hochberg,
-    mcnemar,
-    paired_accuracy_delta,
-    paired_bootstrap,
-    paired_bootstrap_pct,
-    quantile,
-    wilcoxon_paired,
-    wilson,
-)
+from routelab.evaluators.estimates import BootstrapEstimate, Estimate, McNemarResult, WilcoxonResult
+from routelab.evaluators.intervals import mcnemar, paired_accuracy_delta, wilson
+from routelab.evaluators.quantiles import quantile
+from routelab.evaluators.rank_tests import benjamini_hochberg, wilcoxon_paired
 
 GOLDEN: dict[str, Any] = json.loads((Path(__file__).parent / "golden" / "stats_published.json").read_text())
 
@@ -429,7 +420,7 @@ def test_bootstrap_is_reproducible_and_depends_on_the_seed() -> None:
 def test_bootstrap_does_not_depend_on_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
     cand = SAMPLES[::-1].copy()
     whole = paired_bootstrap(SAMPLES, cand, statistic="p95", n_resamples=500, seed=5)
-    monkeypatch.setattr(stats, "_BLOCK_ELEMENTS", 3 * SAMPLES.size + 1)  # blocks of 3 resamples
+    monkeypatch.setattr(bootstrap, "_BLOCK_ELEMENTS", 3 * SAMPLES.size + 1)  # blocks of 3 resamples
     assert paired_bootstrap(SAMPLES, cand, statistic="p95", n_resamples=500, seed=5) == whole
 
 
@@ -753,7 +744,8 @@ def test_estimate_serialises_to_the_cli_shape() -> None:
 
 def test_importing_the_types_does_not_load_numpy_or_scipy() -> None:
     code = (
-        "import sys; import routelab.evaluators.stats, routelab.evaluators.errors; "
+        "import sys; import routelab.evaluators.errors; "
+        "from routelab.evaluators import arguments, bootstrap, estimates, intervals, quantiles, rank_tests; "
         "print(sorted({m.partition('.')[0] for m in sys.modules} & {'numpy', 'scipy', 'pandas'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
