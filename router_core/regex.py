@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from routelab.router_core.errors import RegexPortabilityError
 
@@ -41,13 +42,26 @@ class PortableRegex:
     re2: str
 
     def search(self, text: str) -> bool:
-        """Whether the pattern matches anywhere in `text` (Python engine)."""
-        return _compiled(self.python).search(text) is not None
+        """Whether the pattern matches anywhere in `text` (Python engine).
+
+        Matching uses RE2 (the `google-re2` binding) on the RE2 spelling: the same engine DuckDB uses, so
+        the engines agree by construction, and in linear time, so no rule regex can make the Python engine
+        backtrack exponentially (Python's `re` would on patterns such as `(?:a*)*$`).
+        """
+        return _compiled_re2(self.re2).search(text) is not None
 
 
 @cache
 def _compiled(pattern: str) -> re.Pattern[str]:
+    """The Python spelling compiled with `re` (validates that Python reads the pattern too)."""
     return re.compile(pattern, re.ASCII)
+
+
+@cache
+def _compiled_re2(pattern: str) -> Any:
+    import re2  # type: ignore[import-untyped,unused-ignore]
+
+    return re2.compile(pattern)
 
 
 def _fail(message: str, pattern: str, pos: int) -> RegexPortabilityError:
