@@ -78,7 +78,10 @@ def compare_stored_versions(
     gold = resolve_gold(queries.labels(store), queries.annotations(store))
     fields = sorted(set(by))
     requests = queries.requests(store, fields) if fields else None
-    comparison = compare_versions(base_decisions, cand_decisions, gold, requests, by=fields, seed=seed)
+    paired = pair_decisions(base_decisions, cand_decisions, gold)
+    comparison = compare_versions(
+        base_decisions, cand_decisions, gold, requests, by=fields, seed=seed, paired=paired
+    )
     base_router, cand_router = routers.get(store, base), routers.get(store, candidate)
     attribution = attribute_flips(
         diff(base_router, cand_router),
@@ -86,7 +89,7 @@ def compare_stored_versions(
         cand_router,
         base_decisions,
         cand_decisions,
-        correctness=pair_decisions(base_decisions, cand_decisions, gold).correctness(),
+        correctness=paired.correctness(),
     )
     document: dict[str, Any] = comparison.model_dump(mode="json")
     document["attribution"] = attribution.model_dump(mode="json")

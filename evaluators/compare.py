@@ -181,6 +181,7 @@ def compare_versions(
     confidence: float = 0.95,
     examples: int = 5,
     fdr_level: float = 0.05,
+    paired: PairedDecisions | None = None,
 ) -> CompareResult:
     """Compare a candidate version's decisions with a baseline's on the same requests (module docstring).
 
@@ -197,6 +198,8 @@ def compare_versions(
         confidence: Confidence level of every interval.
         examples: Most example request ids per flip bucket.
         fdr_level: Benjamini–Hochberg level at which a slice is flagged `significant`.
+        paired: `pair_decisions(base_decisions, cand_decisions, gold)` when the caller already has it (the
+            attribution step needs it too); computed here otherwise.
 
     Raises:
         EvaluatorError: bad input (a missing column, repeated requests, no shared request, a bad parameter).
@@ -205,7 +208,8 @@ def compare_versions(
         raise InvalidCountError("examples", f"is {examples!r}", "pass a whole number >= 0")
     if not isinstance(gold, GoldLabels):
         gold = GoldLabels.from_frame(gold)
-    paired = pair_decisions(base_decisions, cand_decisions, gold)
+    if paired is None:
+        paired = pair_decisions(base_decisions, cand_decisions, gold)
     frame = paired.frame
     s = Settings(seed=seed, n_resamples=n_resamples, confidence=confidence)
     warnings: list[str] = []
