@@ -53,8 +53,8 @@ from routelab.evaluators.compare_types import (
 )
 from routelab.evaluators.errors import EvaluatorError, InvalidCountError
 from routelab.evaluators.frames import FrameError, require_columns, require_unique
-from routelab.evaluators.gold import LABELLED_SOURCES, GoldLabels, GoldSource
-from routelab.evaluators.gold_paths import matches, normalise_value
+from routelab.evaluators.gold import LABELLED_SOURCES, GoldLabel, GoldLabels, GoldSource
+from routelab.evaluators.gold_paths import PathValue, matches, normalise_value
 from routelab.evaluators.registry import evaluator
 
 if TYPE_CHECKING:
@@ -96,11 +96,19 @@ def _side(decisions: pd.DataFrame, what: str) -> tuple[pd.DataFrame, str | None]
     if len(routers) > 1:
         raise EvaluatorError(f"{what}: several router versions ({', '.join(map(str, routers))}); pass one")
     out = pd.DataFrame({"request_id": [str(r) for r in decisions["request_id"]]})
+    texts = []
     for c in PATH_COLUMNS:
-        out[c] = pd.Series([normalise_value(c, v) for v in decisions[c]], dtype=object)
-    out["path"] = [
-        " | ".join(map(path_text, vals)) for vals in zip(*(out[c] for c in PATH_KEY_COMPONENTS), strict=True)
-    ]
+        # normalise each distinct value once: a version's decisions repeat few distinct values
+        codes, uniques = pd.factorize(decisions[c], use_na_sentinel=True)
+        normalised = [normalise_value(c, u) for u in uniques] + [normalise_value(c, None)]
+        out[c] = pd.Series(np.array(normalised, dtype=object)[codes], dtype=object)
+        if c in PATH_KEY_COMPONENTS:
+            texts.append(np.array([path_text(v) for v in normalised], dtype=object)[codes])
+    by_component = dict(zip([c for c in PATH_COLUMNS if c in PATH_KEY_COMPONENTS], texts, strict=True))
+    joined = by_component[PATH_KEY_COMPONENTS[0]]
+    for c in PATH_KEY_COMPONENTS[1:]:
+        joined = joined + " | " + by_component[c]
+    out["path"] = joined
     for c in ("est_cost_usd", "est_latency_ms"):
         values = pd.to_numeric(decisions[c], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(values)
@@ -142,12 +150,24 @@ def pair_decisions(
     labels = [gold_map.get(r) for r in frame["request_id"]]
     frame["status"] = [g.source.value if g else "unlabelled" for g in labels]
     frame["labelled"] = frame["status"].isin([s.value for s in LABELLED_SOURCES]).to_numpy(dtype=bool)
+    # judging is pure in (acceptable paths, decided path): memoise it, since both repeat a lot
+    shapes: dict[int, tuple[object, ...]] = {}
+    verdicts: dict[tuple[object, ...], bool] = {}
+
+    def judge(g: GoldLabel, row: tuple[PathValue, ...]) -> bool:
+        key_g = shapes.get(id(g))
+        if key_g is None:
+            key_g = shapes[id(g)] = tuple(tuple(sorted(p.items())) for p in g.acceptable)
+        key = (key_g, row)
+        if key not in verdicts:
+            decided_path = dict(zip(PATH_COLUMNS, row, strict=True))
+            verdicts[key] = any(matches(p, decided_path) for p in g.acceptable)
+        return verdicts[key]
+
     for side in SIDES:
         decided = frame[[f"{c}_{side}" for c in PATH_COLUMNS]].to_numpy(dtype=object)
         ok = [
-            any(matches(p, dict(zip(PATH_COLUMNS, row, strict=True))) for p in g.acceptable)
-            if g is not None and g.source in LABELLED_SOURCES
-            else None
+            judge(g, tuple(row)) if g is not None and g.source in LABELLED_SOURCES else None
             for g, row in zip(labels, decided, strict=True)
         ]
         frame[f"ok_{side}"] = pd.array(ok, dtype="boolean")
