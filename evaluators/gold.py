@@ -292,12 +292,19 @@ def _from_labels(labels: pd.DataFrame) -> dict[str, GoldLabel]:
     require_columns(labels, LABEL_COLUMNS, "labels")
     require_unique(labels, "request_id", "labels")
     out: dict[str, GoldLabel] = {}
+    parsed: dict[str, list[Path]] = {}  # labels repeat a few acceptable sets: parse each JSON text once
     for row in labels.itertuples(index=False):
         rid = str(row.request_id)
         if bool(row.abstain):
             out[rid] = GoldLabel(request_id=rid, source=GoldSource.ABSTAIN, acceptable=())
             continue
-        paths = dedupe(parse_paths(row.acceptable, f"label of {rid}, acceptable"))
+        text = row.acceptable
+        if isinstance(text, str) and text in parsed:
+            paths = parsed[text]
+        else:
+            paths = dedupe(parse_paths(text, f"label of {rid}, acceptable"))
+            if isinstance(text, str):
+                parsed[text] = paths
         if not paths:
             raise EvaluatorError(
                 f"label of {rid}: lists no acceptable path and does not abstain; "
