@@ -61,11 +61,21 @@ def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def open_store(db: str | None, read_only: bool = False) -> Any:
-    """Open the store named by `--db` (errors become CliError)."""
+def open_store(db: str | None, read_only: bool = False, create: bool = False) -> Any:
+    """Open the store named by `--db` (errors become CliError).
+
+    Only commands that put data in (`import`, `router add`, `prices snapshot`, `demo`) pass `create`: the
+    others need data that is already there, so a mistyped `--db` is an error, not a new empty file.
+    """
     from routelab.datasets.errors import StoreError
     from routelab.datasets.store import open_store as _open
+    from routelab.datasets.store import resolve_db_path
 
+    path = resolve_db_path(db)
+    if not create and not path.exists():
+        raise CliError(
+            f"{path}: no store here; build one with `routelab demo` or `routelab import`, or pass --db"
+        )
     try:
         return _open(db, read_only=read_only)
     except StoreError as exc:

@@ -35,7 +35,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from routelab.datasets.errors import DatasetError
     from routelab.datasets.importers import import_file
 
-    with open_store(args.db) as store:
+    with open_store(args.db, create=True) as store:
         try:
             report = import_file(
                 store,
@@ -62,7 +62,7 @@ def cmd_prices_snapshot(args: argparse.Namespace) -> int:
     from routelab.datasets import prices
     from routelab.datasets.prices import PriceFileError
 
-    with open_store(args.db) as store:
+    with open_store(args.db, create=True) as store:
         try:
             pid = prices.snapshot(store, Path(args.overrides) if args.overrides else None)
         except PriceFileError as exc:
@@ -98,7 +98,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if db.exists():
         db.unlink()
         Path(str(db) + ".wal").unlink(missing_ok=True)
-    with open_store(str(db)) as store:
+    with open_store(str(db), create=True) as store:
         summary = build_demo(
             store, seed=args.seed, n_requests=args.requests, progress=not args.json and sys.stderr.isatty()
         )

@@ -110,7 +110,7 @@ def cmd_router_add(args: argparse.Namespace) -> int:
     from routelab.router_core.errors import ConfigError
 
     added = []
-    with open_store(args.db) as store:
+    with open_store(args.db, create=True) as store:
         for path in args.files:
             try:
                 reg = routers.add(store, read_file(path), source=path)

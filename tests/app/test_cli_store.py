@@ -160,3 +160,18 @@ def test_eval_reports_accuracy_with_intervals_and_saves_it(
     assert "[" in out  # every rate is printed with its interval
     code, _, err = run(capsys, "eval", "acme-gateway@7", "--db", db)
     assert (code, "replayed: acme-gateway@1" in err) == (2, True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["eval", "acme-gateway@1"], ["compare", "a@1", "b@1"], ["replay", "acme-gateway@1"]],
+    ids=["eval", "compare", "replay"],
+)
+def test_commands_that_read_data_do_not_create_a_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
+) -> None:
+    missing = tmp_path / "typo.duckdb"
+    code, out, err = run(capsys, *argv, "--db", str(missing))
+    assert (code, out) == (2, "")
+    assert "no store here" in err
+    assert not missing.exists()
