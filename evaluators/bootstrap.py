@@ -7,6 +7,7 @@ resample the same way. Randomness only from ``numpy.random.default_rng(seed)`` w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from routelab.evaluators.arguments import (
@@ -107,19 +108,34 @@ def _bootstrap_rows(
     rng: np.random.Generator,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Resample requests by index; base and candidate share the indices (that is the pairing)."""
-    import numpy as np
 
     n = base.shape[0]
+
+    def block(rows: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        idx = rng.integers(0, n, size=(rows, n))
+        return _apply(fn, base[idx]), _apply(fn, cand[idx])
+
+    return _in_blocks(n_resamples, n, block)
+
+
+def _in_blocks(
+    n_resamples: int,
+    width: int,
+    block: Callable[[int], tuple[NDArray[np.float64], NDArray[np.float64]]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Run `block(rows)` over consecutive slices of the resamples, `width` values per resample.
+
+    Blocks keep memory bounded; consecutive draws continue one random stream, so the draws (and the result)
+    do not depend on the block size.
+    """
+    import numpy as np
+
     stats_base = np.empty(n_resamples)
     stats_cand = np.empty(n_resamples)
-    # Blocks keep memory bounded; consecutive integers() calls continue one stream, so the draws (and the
-    # result) do not depend on the block size.
-    rows = max(1, _BLOCK_ELEMENTS // n)
+    rows = max(1, _BLOCK_ELEMENTS // width)
     for start in range(0, n_resamples, rows):
         stop = min(start + rows, n_resamples)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        stats_base[start:stop] = _apply(fn, base[idx])
-        stats_cand[start:stop] = _apply(fn, cand[idx])
+        stats_base[start:stop], stats_cand[start:stop] = block(stop - start)
     return stats_base, stats_cand
 
 
@@ -162,19 +178,15 @@ def _bootstrap_counts(
     at a cost that grows with the number of distinct pairs, not requests. Estimated costs and latencies take
     few distinct values, which makes compare fast at millions of requests.
     """
-    import numpy as np
 
     n = int(counts.sum())
     shares = counts / n
-    stats_base = np.empty(n_resamples)
-    stats_cand = np.empty(n_resamples)
-    rows = max(1, _BLOCK_ELEMENTS // len(pairs))
-    for start in range(0, n_resamples, rows):
-        stop = min(start + rows, n_resamples)
-        weights = rng.multinomial(n, shares, size=stop - start)
-        stats_base[start:stop] = _weighted_stat(pairs[:, 0], weights, name, n)
-        stats_cand[start:stop] = _weighted_stat(pairs[:, 1], weights, name, n)
-    return stats_base, stats_cand
+
+    def block(rows: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        weights = rng.multinomial(n, shares, size=rows)
+        return _weighted_stat(pairs[:, 0], weights, name, n), _weighted_stat(pairs[:, 1], weights, name, n)
+
+    return _in_blocks(n_resamples, len(pairs), block)
 
 
 def _bootstrap(
@@ -203,8 +215,12 @@ def _bootstrap(
         )
     n = base_arr.shape[0]
     rng = np.random.default_rng(seed)
-    pairs, counts = np.unique(np.stack([base_arr, cand_arr], axis=1), axis=0, return_counts=True)
-    if name in STATISTICS and not callable(statistic) and len(pairs) * _COMPRESS_RATIO <= n:
+    pairs, counts = (
+        np.unique(np.stack([base_arr, cand_arr], axis=1), axis=0, return_counts=True)
+        if not callable(statistic)  # only the named statistics have a counted form
+        else (None, None)
+    )
+    if pairs is not None and counts is not None and len(pairs) * _COMPRESS_RATIO <= n:
         stats_base, stats_cand = _bootstrap_counts(pairs, counts, name, n_resamples, rng)
     else:
         stats_base, stats_cand = _bootstrap_rows(base_arr, cand_arr, fn, n_resamples, rng)
