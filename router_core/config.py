@@ -192,12 +192,18 @@ class Defaults(_Model):
     context_tokens: int = Field(default=0, ge=0, description="Context budget when a route gives none.")
 
 
-class PrivacyPolicy(_Model):
+class _Policy(_Model):
+    """Fields every policy has."""
+
+    id: str = Field(pattern=_ID, description="Policy id; decisions that it changes or flags record it.")
+    description: str = Field(default="", description="Why the policy exists.")
+    when: str = Field(default="true", description="Which requests the policy covers.")
+
+
+class PrivacyPolicy(_Policy):
     """Requests matching `when` may only reach models inside `allowed_boundaries`."""
 
     kind: Literal["privacy"] = Field(description="Policy kind.")
-    id: str = Field(pattern=_ID, description="Policy id; decisions flag it.")
-    description: str = Field(default="", description="Why the policy exists.")
     when: str = Field(description="Which requests the policy covers (e.g. a data class or a PII signal).")
     allowed_boundaries: tuple[str, ...] = Field(
         min_length=1, description="Boundaries such requests may reach."
@@ -208,23 +214,17 @@ class PrivacyPolicy(_Model):
     )
 
 
-class RegionPolicy(_Model):
+class RegionPolicy(_Policy):
     """The chosen model must serve the request's region (models without regions serve any)."""
 
     kind: Literal["region"] = Field(description="Policy kind.")
-    id: str = Field(pattern=_ID, description="Policy id.")
-    description: str = Field(default="", description="Why the policy exists.")
-    when: str = Field(default="true", description="Which requests the policy covers.")
     on_violation: Literal["reroute", "block"] = Field(default="reroute", description="Reroute or block.")
 
 
-class CostCeilingPolicy(_Model):
+class CostCeilingPolicy(_Policy):
     """The estimated cost of a request must stay at or under `max_usd`."""
 
     kind: Literal["cost_ceiling"] = Field(description="Policy kind.")
-    id: str = Field(pattern=_ID, description="Policy id.")
-    description: str = Field(default="", description="Why the policy exists.")
-    when: str = Field(default="true", description="Which requests the policy covers.")
     max_usd: float = Field(gt=0, description="Ceiling per request, in USD.")
     on_violation: Literal["downgrade", "block"] = Field(
         default="downgrade",
@@ -232,13 +232,10 @@ class CostCeilingPolicy(_Model):
     )
 
 
-class LatencyTargetPolicy(_Model):
+class LatencyTargetPolicy(_Policy):
     """The path's estimated p95 latency should stay at or under `p95_ms`."""
 
     kind: Literal["latency_target"] = Field(description="Policy kind.")
-    id: str = Field(pattern=_ID, description="Policy id.")
-    description: str = Field(default="", description="Why the policy exists.")
-    when: str = Field(default="true", description="Which requests the policy covers.")
     p95_ms: float = Field(gt=0, description="Target p95 latency, in milliseconds.")
     on_violation: Literal["downgrade", "flag"] = Field(
         default="downgrade",
@@ -246,13 +243,10 @@ class LatencyTargetPolicy(_Model):
     )
 
 
-class ConfidenceFloorPolicy(_Model):
+class ConfidenceFloorPolicy(_Policy):
     """Below `min_confidence`, escalate to a model or to human review."""
 
     kind: Literal["confidence_floor"] = Field(description="Policy kind.")
-    id: str = Field(pattern=_ID, description="Policy id.")
-    description: str = Field(default="", description="Why the policy exists.")
-    when: str = Field(default="true", description="Which requests the policy covers.")
     min_confidence: float = Field(ge=0, le=1, description="Decisions below this confidence escalate.")
     escalate_to: str = Field(default="human_review", description="`human_review` or `model:<id>`.")
 
