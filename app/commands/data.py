@@ -35,6 +35,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from routelab.datasets.errors import DatasetError
     from routelab.datasets.importers import import_file
 
+    if not Path(args.path).is_file():  # before the store is opened, so a typo creates nothing
+        raise CliError(f"{args.path}: no such file")
     with open_store(args.db, create=True) as store:
         try:
             report = import_file(

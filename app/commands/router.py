@@ -10,6 +10,7 @@ from routelab.app.commands.common import (
     CliError,
     add_db,
     add_json,
+    load_router_file,
     load_router_ref,
     open_store,
     print_json,
@@ -109,6 +110,8 @@ def cmd_router_add(args: argparse.Namespace) -> int:
     from routelab.datasets.errors import DatasetError
     from routelab.router_core.errors import ConfigError
 
+    for path in args.files:  # every file valid before the store is touched (or created)
+        load_router_file(path)
     added = []
     with open_store(args.db, create=True) as store:
         for path in args.files:

@@ -175,3 +175,19 @@ def test_commands_that_read_data_do_not_create_a_store(
     assert (code, out) == (2, "")
     assert "no store here" in err
     assert not missing.exists()
+
+
+def test_router_add_checks_every_file_before_touching_the_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nversion: 1\nmodels: []\n")
+    db = tmp_path / "new.duckdb"
+    code, _, err = run(capsys, "router", "add", str(EXAMPLES / "acme_v1.yaml"), str(bad), "--db", str(db))
+    assert code == 2
+    assert f"{bad}: models (line 3)" in err
+    assert not db.exists()  # nothing registered, no store created
+    code, _, err = run(
+        capsys, "import", str(tmp_path / "nope.jsonl"), "--format", "requests", "--db", str(db)
+    )
+    assert (code, "no such file" in err, db.exists()) == (2, True, False)
