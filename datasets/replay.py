@@ -95,31 +95,25 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
     return tqdm(total=total, disable=not enabled, unit="req", desc=desc, leave=False)
 
 
-def _sql_batches(
-    cur: Any, router: Router, table: PriceTable, run_id: str, pred: str, n: int, bar: Any
-) -> None:
+def _sql_batches(cur: Any, router: Router, table: PriceTable, run_id: str, pred: str, bar: Any) -> None:
     """Decide with the SQL engine in rowid slices (so the progress bar moves), in the caller's transaction."""
     lo_hi = cur.execute("SELECT min(rowid), max(rowid) FROM requests").fetchone()
     if lo_hi is None or lo_hi[0] is None:
         return
     lo, hi = int(lo_hi[0]), int(lo_hi[1])
     step = max(100_000, (hi - lo + 1) // 20)
+    # one query text for every slice: the slice bounds are parameters
+    source = (
+        f"(SELECT {', '.join(REQUEST_FIELDS)} FROM requests WHERE rowid >= $lo AND rowid < $hi AND {pred})"
+    )
+    cols = ", ".join(c for c in DECISION_COLUMNS if c not in ("router", "request_id"))
+    insert = (
+        f"INSERT INTO decisions (router, request_id, run_id, {cols}) "
+        f"SELECT router, request_id, $run_id AS run_id, {cols} FROM ({compile_sql(router, table, source)})"
+    )
     for start in range(lo, hi + 1, step):
-        source = (
-            f"(SELECT {', '.join(REQUEST_FIELDS)} FROM requests "
-            f"WHERE rowid >= {start} AND rowid < {start + step} AND {pred})"
-        )
-        query = compile_sql(router, table, source)
-        cols = ", ".join(c for c in DECISION_COLUMNS if c not in ("router", "request_id"))
-        cur.execute(
-            f"INSERT INTO decisions (router, request_id, run_id, {cols}) "
-            f"SELECT router, request_id, ? AS run_id, {cols} FROM ({query})",
-            [run_id],
-        )
-        done = cur.execute(
-            f"SELECT count(*) FROM requests WHERE rowid >= {start} AND rowid < {start + step} AND {pred}"
-        ).fetchone()
-        bar.update(int(done[0]) if done else 0)
+        inserted = cur.execute(insert, {"lo": start, "hi": start + step, "run_id": run_id}).fetchone()
+        bar.update(int(inserted[0]) if inserted else 0)  # DuckDB's INSERT returns the row count
 
 
 def _python_batches(
@@ -174,7 +168,7 @@ def replay(
                 [ref],
             )
             if engine == "sql":
-                _sql_batches(cur, router, table, run_id, pred, total, bar)
+                _sql_batches(cur, router, table, run_id, pred, bar)
             elif engine == "python":
                 _python_batches(store, cur, router, table, run_id, where, bar)
             else:
