@@ -104,3 +104,145 @@ def compare_stored_versions(
         }
         results.save(store, "compare", [base, candidate], params, document, seed=seed)
     return document
+
+
+#: Request fields every drift frame carries (slices and input features); free-form attrs are added.
+DRIFT_REQUEST_FIELDS = (
+    "ts",
+    "workflow",
+    "task",
+    "team",
+    "region",
+    "data_class",
+    "prompt_tokens",
+    "expected_output_tokens",
+)
+#: Share of requests an attr key needs to be an input feature by default.
+ATTR_MIN_SHARE = 0.05
+
+
+#: Share of an attr's values that must read as numbers for the attr to be numeric (the rest become missing).
+NUMERIC_ATTR_SHARE = 0.95
+
+
+def _numeric_attrs(requests: Any) -> Any:
+    """attrs.* columns that read as numbers (at least 95 % of their values) become numbers.
+
+    The store keeps attrs as text; a few placeholders such as ``TBD`` in an amount column become missing
+    rather than turning the whole column categorical.
+    """
+    import pandas as pd
+
+    out = requests.copy()
+    for c in [c for c in out.columns if c.startswith("attrs.")]:
+        values = out[c].dropna()
+        numbers = pd.to_numeric(values, errors="coerce")
+        if len(values) and numbers.notna().mean() >= NUMERIC_ATTR_SHARE:
+            out[c] = pd.to_numeric(out[c], errors="coerce")
+    return out
+
+
+def stored_drift_frame(store: Any, ref: str, extra_fields: Sequence[str] = ()) -> Any:
+    """The drift frame of a replayed version (`evaluators.drift_frame`), with every request field and attr."""
+    from routelab.datasets import queries
+    from routelab.evaluators.drift_frame import build_drift_frame
+    from routelab.evaluators.gold import resolve_gold
+
+    decisions = queries.decisions(store, ref)
+    gold = resolve_gold(queries.labels(store), queries.annotations(store))
+    attrs = [f"attrs.{k}" for k in queries.attr_keys(store, ATTR_MIN_SHARE)]
+    fields = list(dict.fromkeys([*DRIFT_REQUEST_FIELDS, *attrs, *extra_fields]))
+    requests = _numeric_attrs(queries.requests(store, fields))
+    full, logged = queries.outcomes(store, "full"), queries.outcomes(store, "logged")
+    return build_drift_frame(decisions, gold, requests, full, logged), gold
+
+
+def drift_stored_version(
+    store: Any,
+    ref: str,
+    *,
+    reference: str | None = None,
+    current: str | None = None,
+    by: str = "week",
+    features: Sequence[str] | None = None,
+    slices: Sequence[str] | None = None,
+    chunks: int | None = None,
+    thresholds: Any = None,
+    min_change: float = 0.1,
+    fdr: float = 0.05,
+    save: bool = True,
+) -> dict[str, Any]:
+    """Drift of a replayed version over time, its silent failures and its timeline (`evaluators.drift`).
+
+    Returns the JSON document `routelab drift --json` prints: the `DriftResult` fields plus `timeline`.
+    Features default to the request fields and the attrs at least 5 % of requests carry.
+    """
+    from routelab.datasets import results
+    from routelab.evaluators.drift import detect_drift
+    from routelab.evaluators.drift_stats import DEFAULT_THRESHOLDS
+    from routelab.evaluators.silent import DEFAULT_SLICES, default_settings
+    from routelab.evaluators.timeline import timeline
+    from routelab.evaluators.windows import parse_range
+
+    windows = (parse_range(reference) if reference else None, parse_range(current) if current else None)
+    slice_fields = list(slices or DEFAULT_SLICES)
+    extra = [p for name in [*(features or ()), *slice_fields] for p in name.split("*")]
+    frame, gold = stored_drift_frame(store, ref, extra)
+    if features is None:
+        features = [c for c in frame.columns if c in DRIFT_REQUEST_FIELDS[1:] or c.startswith("attrs.")]
+    result = detect_drift(
+        frame,
+        reference=windows[0],
+        current=windows[1],
+        by=by,  # type: ignore[arg-type]  # the CLI restricts it to week or day
+        features=features,
+        thresholds=thresholds or DEFAULT_THRESHOLDS,
+        min_change=min_change,
+        chunks=chunks,
+        alarms=default_settings(slice_fields, fdr),
+        gold_counts=gold.counts,
+    )
+    document: dict[str, Any] = result.model_dump(mode="json")
+    document["timeline"] = timeline(frame, period=by).model_dump(mode="json")  # type: ignore[arg-type]
+    if save:
+        params = {**result.params.model_dump(mode="json"), **results.run_stamp(store, [ref])}
+        results.save(store, "drift", [ref], params, document)
+    return document
+
+
+def drift_between_versions(
+    store: Any,
+    base: str,
+    candidate: str,
+    *,
+    window: str | None = None,
+    slices: Sequence[str] | None = None,
+    fdr: float = 0.05,
+    save: bool = True,
+) -> dict[str, Any]:
+    """What switching the same traffic from `base` to `candidate` moves per slice, and its alarms."""
+    from routelab.datasets import results
+    from routelab.evaluators.drift import detect_version_drift
+    from routelab.evaluators.silent import DEFAULT_SLICES, default_settings
+    from routelab.evaluators.windows import parse_range
+
+    slice_fields = list(slices or DEFAULT_SLICES)
+    extra = [p for name in slice_fields for p in name.split("*")]
+    base_frame, _ = stored_drift_frame(store, base, extra)
+    cand_frame, _ = stored_drift_frame(store, candidate, extra)
+    result = detect_version_drift(
+        base_frame,
+        cand_frame,
+        window=parse_range(window) if window else None,
+        alarms=default_settings(slice_fields, fdr),
+    )
+    document: dict[str, Any] = result.model_dump(mode="json")
+    if save:
+        params = {
+            "window": window,
+            "slices": slice_fields,
+            "fdr": fdr,
+            **results.run_stamp(store, [base, candidate]),
+        }
+        results.save(store, "drift-versions", [base, candidate], params, document)
+    return document

@@ -43,7 +43,11 @@ OUTCOME_COLUMNS = (
     "quality_scale",
     "cost_usd",
     "latency_ms",
+    "input_tokens",
+    "output_tokens",
     "error",
+    "fallback_model",
+    "cache_hit",
     "propensity",
 )
 #: Columns of the `requests` table a caller may ask for (the prompt too, though evaluators rarely need it).
@@ -210,3 +214,12 @@ def models(store: Store, ref: str) -> pd.DataFrame:
         columns=list(MODEL_COLUMNS),
     )
     return frame
+
+
+def attr_keys(store: Store, min_share: float = 0.0) -> list[str]:
+    """The keys of the requests' free-form `attrs`, sorted, that at least `min_share` of requests carry."""
+    sql = (
+        "SELECT k FROM (SELECT unnest(map_keys(attrs)) AS k FROM requests) GROUP BY k "
+        "HAVING count(*) >= ? * (SELECT count(*) FROM requests) ORDER BY k"
+    )
+    return [str(r[0]) for r in store.execute(sql, [min_share]).fetchall()]

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from routelab.evaluators.accuracy_types import DECISION_COLUMNS, PATH_COLUMNS
+from routelab.evaluators.accuracy_types import PATH_COLUMNS
 from routelab.evaluators.compare_metrics import (
     SIDES,
     Settings,
@@ -42,7 +42,6 @@ from routelab.evaluators.compare_metrics import (
     cost_comparison,
     flip_summary,
     latency_comparison,
-    path_text,
     slice_comparison,
 )
 from routelab.evaluators.compare_types import (
@@ -52,9 +51,8 @@ from routelab.evaluators.compare_types import (
     Coverage,
 )
 from routelab.evaluators.errors import EvaluatorError, InvalidCountError
-from routelab.evaluators.frames import FrameError, require_columns, require_unique
-from routelab.evaluators.gold import LABELLED_SOURCES, GoldLabel, GoldLabels, GoldSource
-from routelab.evaluators.gold_paths import PathValue, matches, normalise_value
+from routelab.evaluators.gold import LABELLED_SOURCES, GoldLabels, GoldSource
+from routelab.evaluators.judging import Judge, normalise_decisions
 from routelab.evaluators.registry import evaluator
 
 if TYPE_CHECKING:
@@ -85,45 +83,6 @@ class PairedDecisions:
         return self.frame[["request_id", *renamed]].rename(columns=renamed)
 
 
-def _side(decisions: pd.DataFrame, what: str) -> tuple[pd.DataFrame, str | None]:
-    """Normalised path components, path key and estimates of one version, and its `router`."""
-    import numpy as np
-    import pandas as pd
-
-    require_columns(decisions, DECISION_COLUMNS, what)
-    require_unique(decisions, "request_id", what)
-    routers = decisions["router"].dropna().unique().tolist() if "router" in decisions.columns else []
-    if len(routers) > 1:
-        raise EvaluatorError(f"{what}: several router versions ({', '.join(map(str, routers))}); pass one")
-    out = pd.DataFrame({"request_id": [str(r) for r in decisions["request_id"]]})
-    texts = []
-    for c in PATH_COLUMNS:
-        # normalise each distinct value once: a version's decisions repeat few distinct values
-        codes, uniques = pd.factorize(decisions[c], use_na_sentinel=True)
-        normalised = [normalise_value(c, u) for u in uniques] + [normalise_value(c, None)]
-        out[c] = pd.Series(np.array(normalised, dtype=object)[codes], dtype=object)
-        if c in PATH_KEY_COMPONENTS:
-            texts.append(np.array([path_text(v) for v in normalised], dtype=object)[codes])
-    by_component = dict(zip([c for c in PATH_COLUMNS if c in PATH_KEY_COMPONENTS], texts, strict=True))
-    joined = by_component[PATH_KEY_COMPONENTS[0]]
-    for c in PATH_KEY_COMPONENTS[1:]:
-        joined = joined + " | " + by_component[c]
-    out["path"] = joined
-    for c in ("est_cost_usd", "est_latency_ms"):
-        values = pd.to_numeric(decisions[c], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            first = out["request_id"][bad].iloc[0]
-            raise FrameError(
-                f"{what}: {c} is missing or not finite for {int(bad.sum())} request(s), e.g. {first}; "
-                "replay the version so every decision carries its estimates"
-            )
-        out[c] = values
-    if "rule_id" in decisions.columns:
-        out["rule_id"] = decisions["rule_id"].to_numpy()
-    return out, str(routers[0]) if routers else None
-
-
 def pair_decisions(
     base_decisions: pd.DataFrame, cand_decisions: pd.DataFrame, gold: GoldLabels | pd.DataFrame
 ) -> PairedDecisions:
@@ -133,12 +92,11 @@ def pair_decisions(
         EvaluatorError: a missing column, a repeated request, several versions in one frame, missing
             estimates, or no request decided by both.
     """
-    import pandas as pd
 
     if not isinstance(gold, GoldLabels):
         gold = GoldLabels.from_frame(gold)
-    base, base_ref = _side(base_decisions, "base_decisions")
-    cand, cand_ref = _side(cand_decisions, "cand_decisions")
+    base, base_ref = normalise_decisions(base_decisions, "base_decisions")
+    cand, cand_ref = normalise_decisions(cand_decisions, "cand_decisions")
     frame = base.merge(cand, on="request_id", suffixes=("_base", "_cand"), validate="one_to_one")
     if frame.empty:
         raise EvaluatorError(
@@ -150,27 +108,9 @@ def pair_decisions(
     labels = [gold_map.get(r) for r in frame["request_id"]]
     frame["status"] = [g.source.value if g else "unlabelled" for g in labels]
     frame["labelled"] = frame["status"].isin([s.value for s in LABELLED_SOURCES]).to_numpy(dtype=bool)
-    # judging is pure in (acceptable paths, decided path): memoise it, since both repeat a lot
-    shapes: dict[int, tuple[object, ...]] = {}
-    verdicts: dict[tuple[object, ...], bool] = {}
-
-    def judge(g: GoldLabel, row: tuple[PathValue, ...]) -> bool:
-        key_g = shapes.get(id(g))
-        if key_g is None:
-            key_g = shapes[id(g)] = tuple(tuple(sorted(p.items())) for p in g.acceptable)
-        key = (key_g, row)
-        if key not in verdicts:
-            decided_path = dict(zip(PATH_COLUMNS, row, strict=True))
-            verdicts[key] = any(matches(p, decided_path) for p in g.acceptable)
-        return verdicts[key]
-
+    judge = Judge()
     for side in SIDES:
-        decided = frame[[f"{c}_{side}" for c in PATH_COLUMNS]].to_numpy(dtype=object)
-        ok = [
-            judge(g, tuple(row)) if g is not None and g.source in LABELLED_SOURCES else None
-            for g, row in zip(labels, decided, strict=True)
-        ]
-        frame[f"ok_{side}"] = pd.array(ok, dtype="boolean")
+        frame[f"ok_{side}"] = judge.verdicts(labels, frame[[f"{c}_{side}" for c in PATH_COLUMNS]])
     return PairedDecisions(
         frame=frame,
         baseline=base_ref,

@@ -28,6 +28,8 @@ BUILTIN_MODULES = (
     "routelab.evaluators.compare",
     "routelab.evaluators.attribution",
     "routelab.evaluators.gate",
+    "routelab.evaluators.route_shares",
+    "routelab.evaluators.timeline",
 )
 
 

@@ -14,12 +14,16 @@ from routelab.evaluators.attribution import attribute_flips
 from routelab.evaluators.compare import compare_versions
 from routelab.evaluators.errors import DuplicateEvaluatorError, EvaluatorError, UnknownEvaluatorError
 from routelab.evaluators.gate import evaluate_gate
+from routelab.evaluators.route_shares import route_share_shift
+from routelab.evaluators.timeline import timeline
 
 BUILTINS = {
     "accuracy": evaluate_version,
     "compare": compare_versions,
     "attribution": attribute_flips,
     "gate": evaluate_gate,
+    "route-shares": route_share_shift,
+    "timeline": timeline,
 }
 
 
@@ -77,7 +81,7 @@ def test_unknown_name_lists_the_known_ones() -> None:
     assert isinstance(info.value, EvaluatorError)
     assert info.value.name == "acuracy"
     assert set(BUILTINS) <= set(info.value.known)
-    assert "known evaluators: accuracy, attribution, compare, gate" in str(info.value)
+    assert "known evaluators: accuracy, attribution, compare, gate, route-shares" in str(info.value)
 
 
 def test_load_builtin_twice_registers_nothing_new() -> None:
