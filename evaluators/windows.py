@@ -137,7 +137,7 @@ def period_windows(ts: pd.Series, by: Period) -> list[Window]:
             )
             for d in firsts
         ]
-    mondays = sorted((days - pd.to_timedelta(days.dt.weekday, unit="D")).drop_duplicates())
+    mondays = sorted((days - pd.to_timedelta(days.dt.day_of_week, unit="D")).drop_duplicates())
     out = []
     for m in mondays:
         year, week, _ = m.isocalendar()

@@ -12,6 +12,7 @@ from routelab.evaluators import registry
 from routelab.evaluators.accuracy import evaluate_version
 from routelab.evaluators.attribution import attribute_flips
 from routelab.evaluators.compare import compare_versions
+from routelab.evaluators.drift import detect_drift, detect_version_drift
 from routelab.evaluators.errors import DuplicateEvaluatorError, EvaluatorError, UnknownEvaluatorError
 from routelab.evaluators.gate import evaluate_gate
 from routelab.evaluators.route_shares import route_share_shift
@@ -24,6 +25,8 @@ BUILTINS = {
     "gate": evaluate_gate,
     "route-shares": route_share_shift,
     "timeline": timeline,
+    "drift": detect_drift,
+    "drift-versions": detect_version_drift,
 }
 
 
@@ -81,7 +84,10 @@ def test_unknown_name_lists_the_known_ones() -> None:
     assert isinstance(info.value, EvaluatorError)
     assert info.value.name == "acuracy"
     assert set(BUILTINS) <= set(info.value.known)
-    assert "known evaluators: accuracy, attribution, compare, gate, route-shares" in str(info.value)
+    assert (
+        "known evaluators: accuracy, attribution, compare, drift, drift-versions, gate, route-shares"
+        in str(info.value)
+    )
 
 
 def test_load_builtin_twice_registers_nothing_new() -> None:
