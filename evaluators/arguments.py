@@ -33,6 +33,13 @@ def scipy_stats() -> Any:
     return scipy.stats
 
 
+def scipy_special() -> Any:
+    """``scipy.special``, imported on first use (fast distribution tails without `scipy.stats`' wrappers)."""
+    import scipy.special  # type: ignore[import-untyped]  # no scipy stubs in the dev lock yet
+
+    return scipy.special
+
+
 # ---- input validation -------------------------------------------------------------------------------
 
 

@@ -161,13 +161,12 @@ def window_candidates(
     """One hypothesis per slice with enough requests on both sides (module docstring)."""
     out = []
     for name in s.slices:
-        rkey, ckey = slice_key(ref, name), slice_key(cur, name)
-        rg, cg = ref.groupby(rkey), cur.groupby(ckey)
-        rn, cn = rkey.value_counts(), ckey.value_counts()
-        for value in sorted(set(rn.index) & set(cn.index)):
-            if rn[value] < s.min_requests or cn[value] < s.min_requests:
+        groups_r = dict(iter(ref.groupby(slice_key(ref, name), sort=False)))
+        groups_c = dict(iter(cur.groupby(slice_key(cur, name), sort=False)))
+        for value in sorted(set(groups_r) & set(groups_c)):
+            r, c = groups_r[value], groups_c[value]
+            if len(r) < s.min_requests or len(c) < s.min_requests:
                 continue
-            r, c = rg.get_group(value), cg.get_group(value)
             shift, moves, gained = _moves(r["path"], c["path"])
             paths = sorted(set(r["path"]) | set(c["path"]))
             counts_r = r["path"].value_counts().reindex(paths, fill_value=0).to_numpy()
@@ -187,7 +186,8 @@ def window_candidates(
                 "shift_p_value": shift_p,
                 "moves": moves,
                 "affected": round(shift * len(c)),
-                "examples": _examples(c, gained),
+                # only a slice with a harm can become an alarm: the others need no examples
+                "examples": _examples(c, gained) if harms else [],
             }
             out.append(Candidate(fields=fields, p_value=p, harms=harms))
     return out
