@@ -115,6 +115,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     example = summary.get("example_request") or "<request id>"
     print(f"  routelab router diff acme-gateway@1 acme-gateway@2 --db {db}")
     print(f"  routelab explain {example} --version acme-gateway@2 --db {db}   # a refund in v2's FAQ lane")
+    print(f"  routelab compare acme-gateway@1 acme-gateway@2 --by task --db {db}")
+    print(f"  routelab drift acme-gateway@3 --db {db}   # the week-6 launch and the price change")
     return 0
 
 

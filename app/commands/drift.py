@@ -158,9 +158,11 @@ def _thresholds(args: argparse.Namespace) -> Any:
     from routelab.evaluators.drift_stats import DriftThresholds
 
     try:
-        return DriftThresholds(p_value=args.p_value, distance=args.distance)
+        return DriftThresholds(p_value=args.p_value, distance=args.distance, small_sample=args.small_sample)
     except ValueError as exc:
-        raise CliError(f"--p-value/--distance: {exc.errors()[0]['msg']}") from exc  # type: ignore[attr-defined]
+        error = exc.errors()[0]  # type: ignore[attr-defined]
+        option = {"p_value": "--p-value", "distance": "--distance", "small_sample": "--small-sample"}
+        raise CliError(f"{option.get(error['loc'][0], 'thresholds')}: {error['msg']}") from exc
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
@@ -230,6 +232,13 @@ def register(sub: Any) -> None:
     p.add_argument("--chunks", type=int, metavar="N", help="data-driven thresholds over N reference chunks")
     p.add_argument("--p-value", type=float, default=0.05, help="test threshold (default 0.05)")
     p.add_argument("--distance", type=float, default=0.1, help="distance threshold (default 0.1)")
+    p.add_argument(
+        "--small-sample",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="reference rows up to which input drift uses a test, above a distance (default 1000)",
+    )
     p.add_argument(
         "--min-change", type=float, default=0.1, help="least relative outcome change (default 0.1)"
     )
