@@ -29,6 +29,7 @@ $(BIN)/routelab router validate $(EXAMPLES)/acme_v1.yaml $(EXAMPLES)/acme_v2.yam
 $(BIN)/routelab demo --db $(DEMO_DB) --force
 $(BIN)/routelab router list --db $(DEMO_DB)
 $(BIN)/routelab router diff acme-gateway@1 acme-gateway@2 --db $(DEMO_DB)
+$(BIN)/routelab drift acme-gateway@3 --db $(DEMO_DB)
 endef
 
 .PHONY: venv test lint typecheck pytest demo fmt lock clean distclean

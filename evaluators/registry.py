@@ -32,6 +32,7 @@ BUILTIN_MODULES = (
     "routelab.evaluators.route_shares",
     "routelab.evaluators.timeline",
     "routelab.evaluators.drift",
+    "routelab.evaluators.agreement",
 )
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from routelab.evaluators import registry
 from routelab.evaluators.accuracy import evaluate_version
+from routelab.evaluators.agreement import agreement
 from routelab.evaluators.attribution import attribute_flips
 from routelab.evaluators.compare import compare_versions
 from routelab.evaluators.drift import detect_drift, detect_version_drift
@@ -27,6 +28,7 @@ BUILTINS = {
     "timeline": timeline,
     "drift": detect_drift,
     "drift-versions": detect_version_drift,
+    "agreement": agreement,
 }
 
 
@@ -85,8 +87,8 @@ def test_unknown_name_lists_the_known_ones() -> None:
     assert info.value.name == "acuracy"
     assert set(BUILTINS) <= set(info.value.known)
     assert (
-        "known evaluators: accuracy, attribution, compare, drift, drift-versions, gate, route-shares"
-        in str(info.value)
+        "known evaluators: accuracy, agreement, attribution, compare, drift, drift-versions, gate, "
+        "route-shares" in str(info.value)
     )
 
 
