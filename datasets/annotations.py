@@ -107,3 +107,49 @@ def current(store: Store, router: str | None = None) -> pd.DataFrame:
     """The latest standing judgement per (request, router version, annotator)."""
     where, params = ("WHERE router = ?", [router]) if router else ("", [])
     return store.df(f"SELECT * FROM annotations_current {where} ORDER BY created_at", params)
+
+
+#: Columns of the `annotations` table, in order.
+COLUMNS = (
+    "annotation_id",
+    "request_id",
+    "router",
+    "annotator",
+    "kind",
+    "verdict",
+    "decision_path",
+    "corrected",
+    "acceptable",
+    "reason_tags",
+    "note",
+    "time_spent_s",
+    "undoes",
+    "created_at",
+)
+
+
+def append_rows(cur: Any, rows: list[dict[str, Any]]) -> int:
+    """Append complete annotation rows as given (ids and times kept), inside the caller's transaction.
+
+    The import path (`annotation_io.import_annotations`) validates the rows first; JSON columns arrive as
+    JSON text. Like `record`, this only ever inserts.
+    """
+    import pyarrow as pa
+
+    schema = pa.schema(
+        [
+            *((c, pa.string()) for c in COLUMNS[:9]),
+            ("reason_tags", pa.list_(pa.string())),
+            ("note", pa.string()),
+            ("time_spent_s", pa.float64()),
+            ("undoes", pa.string()),
+            ("created_at", pa.timestamp("us")),
+        ]
+    )
+    table = pa.Table.from_pylist(rows, schema=schema)
+    cur.register("_annotation_rows", table)
+    try:
+        cur.execute(f"INSERT INTO annotations ({', '.join(COLUMNS)}) SELECT * FROM _annotation_rows")
+    finally:
+        cur.unregister("_annotation_rows")
+    return table.num_rows

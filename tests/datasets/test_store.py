@@ -19,13 +19,14 @@ from routelab.datasets.workspace import example_config
 
 
 def test_new_store_is_at_the_latest_schema(store: Store) -> None:
-    assert schema_version(store.con) == migrations()[-1].number >= 2
+    assert schema_version(store.con) == migrations()[-1].number >= 3
 
 
-def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", [1, 2, 3], ids=["from-v1", "from-v2", "from-v3"])
+def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, start: int) -> None:
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
-    assert migrate(con, target=1) == [1]
+    assert migrate(con, target=start) == list(range(1, start + 1))
     con.execute("INSERT INTO requests (request_id, prompt, attrs) VALUES ('r1', 'hello', MAP {'k': 'v'})")
     con.execute(
         "INSERT INTO annotations (annotation_id, request_id, router, annotator, kind, verdict, created_at) "
@@ -39,6 +40,26 @@ def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path) -> 
         ]
         # the view added by migration 2 sees the annotation made before it existed
         assert store.scalar("SELECT annotation_id FROM annotations_current") == "a1"
+        # migration 3 adds the annotation queue's (empty) leases
+        assert store.scalar("SELECT count(*) FROM annotation_leases") == 0
+        assert [m.number for m in migrations()][:4] == [1, 2, 3, 4]
+
+
+def test_an_adjudication_does_not_hide_the_reviewers_own_judgement(store: Store) -> None:
+    """Migration 4: annotations_current keeps one judgement and one adjudication per annotator."""
+    for annotation_id, kind, minute in (
+        ("j1", "judgement", 1),
+        ("j2", "judgement", 2),
+        ("a1", "adjudication", 3),
+    ):
+        store.execute(
+            "INSERT INTO annotations (annotation_id, request_id, router, annotator, kind, verdict, "
+            "created_at) VALUES (?, 'r1', 'acme@1', 'alice', ?, 'correct', "
+            f"TIMESTAMP '2026-01-01 00:0{minute}:00')",
+            [annotation_id, kind],
+        )
+    rows = store.execute("SELECT annotation_id FROM annotations_current ORDER BY annotation_id").fetchall()
+    assert rows == [("a1",), ("j2",)]  # the latest of each kind; j1 was superseded by alice's own j2
 
 
 def test_a_store_newer_than_this_routelab_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,34 @@
+"""Showing stored requests safely: prompts as plain text, PII masked unless revealed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import streamlit as st
+
+
+def masked(text: str | None) -> str:
+    """The text with PII replaced by its type (`router_core.pii.redact`)."""
+    from routelab.router_core.pii import redact
+
+    return redact(text or "")
+
+
+def show_prompt(text: str | None, reveal: bool = False) -> None:
+    """A prompt as plain text: never rendered as markdown or HTML; PII masked unless `reveal`."""
+    st.code(text or "" if reveal else masked(text), language=None, wrap_lines=True)
+
+
+def show_requests(store: Any, request_ids: Sequence[str]) -> None:
+    """A table of requests (fields and masked prompt excerpt) for example ids."""
+    if not request_ids:
+        return
+    placeholders = ", ".join("?" for _ in request_ids)
+    rows = store.df(
+        f"SELECT request_id, ts, workflow, task, team, region, data_class, prompt FROM requests "
+        f"WHERE request_id IN ({placeholders}) ORDER BY request_id",
+        list(request_ids),
+    )
+    rows["prompt"] = [masked(p)[:300] for p in rows["prompt"]]
+    st.dataframe(rows, hide_index=True, width="stretch")
