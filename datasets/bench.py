@@ -112,3 +112,61 @@ hwm = [int(line.split()[1]) for line in open("/proc/self/status") if line.starts
 peak = hwm[0] / 1024.0 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 print(json.dumps({"n_decisions": run.n_decisions, "seconds": seconds, "peak_rss_mb": peak}))
 """
+
+
+def bench_queue(
+    n_requests: int = 1_000_000, calls: int = 20, seed: int = 7, progress: bool = False
+) -> dict[str, Any]:
+    """Server time of the annotation queue with `n_requests` requests and two replayed versions in the store.
+
+    Per strategy: the median and p95 over `calls` calls of `next_item` (each for a fresh annotator, so every
+    call leases a new item rather than returning a held one), and of `queue_stats` (the progress bar). 1,000
+    judgements are recorded first so the exclusions and second opinions have rows to read.
+    """
+    import statistics
+    import time
+
+    from routelab.datasets import demo
+    from routelab.datasets.annotations import Judgement, record
+    from routelab.datasets.queue import STRATEGIES, next_item, queue_stats
+
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+    with (
+        tempfile.TemporaryDirectory(prefix="routelab-bench-") as tmp,
+        open_store(Path(tmp) / "q.duckdb") as store,
+    ):
+        demo.write_demo(store, demo.generate(seed=seed, n_requests=min(n_requests, 20_000)))
+        replicate(store, n_requests)
+        pid = price_store.save_price_table(store, example_prices())
+        refs = [routers.add(store, example_config(f"acme_v{v}.yaml")).ref for v in (1, 2)]
+        for ref in refs:
+            replay.replay(store, ref, price_table_id=pid, progress=progress)
+        ids = [
+            r[0] for r in store.execute("SELECT request_id FROM requests USING SAMPLE 1000 ROWS").fetchall()
+        ]
+        for i, rid in enumerate(ids):
+            record(
+                store, Judgement(request_id=rid, router=refs[1], annotator=f"seed{i % 5}", verdict="correct")
+            )
+        out: dict[str, Any] = {
+            "n_requests": int(store.scalar("SELECT count(*) FROM requests")),
+            "strategies": {},
+        }
+        for strategy in STRATEGIES:
+            times = []
+            for k in range(calls):
+                t0 = time.perf_counter()
+                next_item(store, f"{strategy}-{k}", refs[1], strategy=strategy, other_router=refs[0])  # type: ignore[arg-type]
+                times.append(1000 * (time.perf_counter() - t0))
+            out["strategies"][strategy] = {"median_ms": statistics.median(times), "p95_ms": pct(times, 0.95)}
+        stats = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            queue_stats(store, refs[1], "seed0")
+            stats.append(1000 * (time.perf_counter() - t0))
+        out["queue_stats"] = {"median_ms": statistics.median(stats), "p95_ms": pct(stats, 0.95)}
+        out["peak_rss_mb"] = _peak_rss_mb()
+    return out

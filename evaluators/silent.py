@@ -68,6 +68,19 @@ class Candidate:
     harms: list[HarmEvidence] = field(default_factory=list)
 
 
+def _harm(metric: str, before: float, after: float, test: str, p: float, n: int) -> HarmEvidence:
+    """A harm with both sides' values (change = after − before)."""
+    return HarmEvidence(
+        metric=metric,
+        reference=before,
+        current=after,
+        change=after - before,
+        test=test,
+        p_value=p,
+        n=n,
+    )
+
+
 def _harm_p(harms: list[HarmEvidence], n_tests: int) -> float:
     return min(1.0, n_tests * min(h.p_value for h in harms)) if harms else 1.0
 
@@ -107,17 +120,7 @@ def _window_harms(ref: pd.DataFrame, cur: pd.DataFrame, s: AlarmSettings) -> tup
         test = two_proportion_z(k_r, len(r), k_c, len(c), alternative="less")
         before, after = k_r / len(r), k_c / len(c)
         if before - after >= s.min_accuracy_drop:
-            found.append(
-                HarmEvidence(
-                    metric="accuracy",
-                    reference=before,
-                    current=after,
-                    change=after - before,
-                    test="z-test",
-                    p_value=test.p_value,
-                    n=len(c),
-                )
-            )
+            found.append(_harm("accuracy", before, after, "z-test", test.p_value, len(c)))
     cost = _cost_column(ref, cur)
     rc, cc = ref[cost].dropna(), cur[cost].dropna()
     if len(rc) >= 2 and len(cc) >= 2:
@@ -126,15 +129,7 @@ def _window_harms(ref: pd.DataFrame, cur: pd.DataFrame, s: AlarmSettings) -> tup
         base = shift.reference_mean
         if base > 0 and shift.delta / base >= s.min_cost_increase:
             found.append(
-                HarmEvidence(
-                    metric="cost_per_request",
-                    reference=base,
-                    current=shift.current_mean,
-                    change=shift.delta,
-                    test="welch-t",
-                    p_value=shift.p_value,
-                    n=len(cc),
-                )
+                _harm("cost_per_request", base, shift.current_mean, "welch-t", shift.p_value, len(cc))
             )
     rq, cq = ref["quality"].dropna(), cur["quality"].dropna()
     if len(rq) >= 2 and len(cq) >= 2:
@@ -142,15 +137,7 @@ def _window_harms(ref: pd.DataFrame, cur: pd.DataFrame, s: AlarmSettings) -> tup
         shift = welch(rq.to_numpy(dtype=float), cq.to_numpy(dtype=float), alternative="less")
         if -shift.delta >= s.min_accuracy_drop:
             found.append(
-                HarmEvidence(
-                    metric="quality",
-                    reference=shift.reference_mean,
-                    current=shift.current_mean,
-                    change=shift.delta,
-                    test="welch-t",
-                    p_value=shift.p_value,
-                    n=len(cq),
-                )
+                _harm("quality", shift.reference_mean, shift.current_mean, "welch-t", shift.p_value, len(cq))
             )
     return found, run
 
@@ -205,17 +192,7 @@ def _paired_harms(base: pd.DataFrame, cand: pd.DataFrame, s: AlarmSettings) -> t
         p = float(stats.binomtest(b, b + c, 0.5, alternative="greater").pvalue) if b + c else 1.0
         before, after = float(rb.mean()), float(rc.mean())
         if before - after >= s.min_accuracy_drop:
-            found.append(
-                HarmEvidence(
-                    metric="accuracy",
-                    reference=before,
-                    current=after,
-                    change=after - before,
-                    test="mcnemar-exact",
-                    p_value=p,
-                    n=int(both.sum()),
-                )
-            )
+            found.append(_harm("accuracy", before, after, "mcnemar-exact", p, int(both.sum())))
     for metric, column, sign in (("cost_per_request", None, 1), ("quality", "quality", -1)):
         col = column or _cost_column(base, cand)
         ok = base[col].notna() & cand[col].notna()
@@ -237,17 +214,7 @@ def _paired_harms(base: pd.DataFrame, cand: pd.DataFrame, s: AlarmSettings) -> t
             else (-change >= s.min_accuracy_drop)
         )
         if reaches:
-            found.append(
-                HarmEvidence(
-                    metric=metric,
-                    reference=before,
-                    current=after,
-                    change=change,
-                    test="paired-t",
-                    p_value=p,
-                    n=int(ok.sum()),
-                )
-            )
+            found.append(_harm(metric, before, after, "paired-t", p, int(ok.sum())))
     return found, run
 
 

@@ -75,6 +75,23 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_queue(args: argparse.Namespace) -> int:
+    """Server time of the annotation queue (next item, progress) at N requests."""
+    from routelab.datasets.bench import bench_queue
+
+    result = bench_queue(n_requests=args.requests, calls=args.calls, seed=args.seed, progress=not args.json)
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"annotation queue benchmark: {result['n_requests']:,} requests, two replayed versions")
+    for name, t in result["strategies"].items():
+        print(f"  next item ({name:<10}) median {t['median_ms']:>7.1f} ms   p95 {t['p95_ms']:>7.1f} ms")
+    t = result["queue_stats"]
+    print(f"  progress (queue_stats)  median {t['median_ms']:>7.1f} ms   p95 {t['p95_ms']:>7.1f} ms")
+    print(f"  peak RSS       {result['peak_rss_mb']:>10,.0f} MB  (whole process, replays included)")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add `replay` and `bench`."""
     p = sub.add_parser("replay", help="decide stored requests with a registered router version")
@@ -102,3 +119,9 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=7, metavar="S")
     add_json(p)
     p.set_defaults(func=cmd_bench_replay)
+    p = bsub.add_parser("queue", help="annotation queue: server time of the next item and the progress bar")
+    p.add_argument("--requests", type=int, default=1_000_000, metavar="N", help="default 1,000,000")
+    p.add_argument("--calls", type=int, default=20, metavar="K", help="calls timed per strategy (default 20)")
+    p.add_argument("--seed", type=int, default=7, metavar="S")
+    add_json(p)
+    p.set_defaults(func=cmd_bench_queue)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -73,10 +74,26 @@ def cmd_app(args: argparse.Namespace) -> int:
     env = workbench_env(db, args.annotator or [], args.lease_minutes, args.double_share)
     shown = "localhost" if args.address in ("0.0.0.0", "127.0.0.1") else args.address
     print(f"routelab workbench: http://{shown}:{args.port}  (store {db}; Ctrl-C stops it)", flush=True)
+    return _run(streamlit_command(args.port, args.address), env)
+
+
+def _run(command: list[str], env: dict[str, str]) -> int:
+    """Run the server until it exits; SIGTERM and Ctrl-C stop it (and wait for it to close the store)."""
+    child = subprocess.Popen(command, env=env)
+
+    def stop(signum: int, _frame: object) -> None:
+        child.terminate()
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        return subprocess.call(streamlit_command(args.port, args.address), env=env)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                child.wait()
+                return 0 if child.returncode in (0, -signal.SIGTERM, -signal.SIGINT) else child.returncode
+            except KeyboardInterrupt:  # the terminal sent SIGINT to the server too; let it shut down
+                child.terminate()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(sub: Any) -> None:

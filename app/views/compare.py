@@ -10,6 +10,7 @@ import streamlit as st
 
 from routelab.app.views.charts import sankey
 from routelab.app.views.context import compare, fingerprint, pick_versions, store
+from routelab.app.views.requests import selectable
 
 SLICE_FIELDS = ("task", "workflow", "team", "region", "data_class", "week")
 
@@ -104,17 +105,8 @@ def _slices(doc: dict[str, Any], field: str) -> tuple[str | None, str | None]:
         f"{doc['slices']['multiple_testing']} over {doc['slices']['n_tests']} tests. "
         "Select a row for its requests."
     )
-    event = st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key="compare_slices",
-        column_config={"accuracy Δ": st.column_config.NumberColumn(format="percent")},
-    )
-    picked = event.selection.rows if event is not None else []
-    return (field, str(table.iloc[picked[0]][field])) if picked else (None, None)
+    picked = selectable(table, "compare_slices", percent="accuracy Δ")
+    return (field, str(table.iloc[picked][field])) if picked is not None else (None, None)
 
 
 def _attribution(doc: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from routelab.app.views.charts import timeline
 from routelab.app.views.context import drift, fingerprint, pick_versions, store
-from routelab.app.views.requests import show_requests
+from routelab.app.views.requests import selectable, show_requests
 
 COMPONENTS = ("model", "tier", "retrieval", "cache", "escalation", "action")
 
@@ -85,18 +85,9 @@ def _alarms(doc: dict[str, Any]) -> None:
             for a in alarms
         ]
     )
-    event = st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        on_select="rerun",
-        selection_mode="single-row",
-        key="drift_alarms",
-        column_config={"on another path": st.column_config.NumberColumn(format="percent")},
-    )
-    picked = event.selection.rows if event is not None else []
-    if picked:
-        alarm = alarms[picked[0]]
+    picked = selectable(table, "drift_alarms", percent="on another path")
+    if picked is not None:
+        alarm = alarms[picked]
         st.markdown(
             f"**Evidence: {alarm['slice_field']} = {alarm['slice_value']} in {alarm['window']}** "
             f"(reference {alarm['reference']})"

@@ -113,6 +113,19 @@ def _agreement() -> None:
     )
     if len(pairs):
         st.dataframe(pairs, hide_index=True, width="stretch", key="agreement_pairs")
+    people = pd.DataFrame(
+        [
+            {
+                "annotator": a.annotator,
+                "judged": a.judged,
+                "agrees with others": a.agreement_with_others,
+                "agrees with adjudication": a.agreement_with_adjudication,
+                "median seconds": a.median_time_s,
+            }
+            for a in result.annotators
+        ]
+    )
+    st.dataframe(people, hide_index=True, width="stretch", key="agreement_annotators")
 
 
 def render() -> None:

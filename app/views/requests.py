@@ -8,6 +8,22 @@ from typing import Any
 import streamlit as st
 
 
+def selectable(table: Any, key: str, percent: str | None = None) -> int | None:
+    """A table whose rows can be selected (one at a time); the selected row's position, or None."""
+    config = {percent: st.column_config.NumberColumn(format="percent")} if percent else None
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key=key,
+        column_config=config,
+    )
+    rows = event.selection.rows if event is not None else []
+    return int(rows[0]) if rows else None
+
+
 def masked(text: str | None) -> str:
     """The text with PII replaced by its type (`router_core.pii.redact`)."""
     from routelab.router_core.pii import redact
