@@ -257,6 +257,18 @@ Policy = Annotated[
 ]
 
 
+class Knob(_Model):
+    """A named number the rule conditions read as `knobs.NAME` (a score threshold, a willingness to pay).
+
+    Sweeping a knob (`routelab frontier --sweep NAME`) replays the version once per value of `sweep` and
+    draws its cost–quality curve; `value` is the one the version ships with.
+    """
+
+    value: float = Field(description="The value this version uses.")
+    sweep: tuple[float, ...] = Field(default=(), description="Values a sweep tries, in order.")
+    description: str = Field(default="", description="What the knob trades off.")
+
+
 class RouterConfig(_Model):
     """A router version: models, indexes, signals, ordered rules, a default and ordered policies."""
 
@@ -273,6 +285,9 @@ class RouterConfig(_Model):
     rules: tuple[Rule, ...] = Field(default=(), description="Ordered rules; the first match wins.")
     default: DefaultRoute = Field(description="The path when no rule matches.")
     policies: tuple[Policy, ...] = Field(default=(), description="Applied after the rules, in order.")
+    knobs: dict[str, Knob] = Field(
+        default_factory=dict, description="Named numbers the conditions read as `knobs.NAME`."
+    )
 
     @field_validator("version", mode="before")
     @classmethod

@@ -172,4 +172,4 @@ class BoolOp(Node):
 
 
 #: Resolves a (possibly dotted) name to a reference, or returns None when the name is unknown.
-Resolver = Callable[[str], Ref | None]
+Resolver = Callable[[str], Ref | Lit | None]  # a knob resolves to its value, a literal

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from routelab.router_core.canonical import is_constant_false, is_constant_true, unparse
@@ -18,6 +18,7 @@ from routelab.router_core.config import (
     DefaultRoute,
     IndexSpec,
     KeywordSignal,
+    Knob,
     LengthSignal,
     ModelSpec,
     PiiSignal,
@@ -103,8 +104,11 @@ def field_resolver() -> Resolver:
     return resolve
 
 
-def router_resolver(signals: Iterable[Signal]) -> Resolver:
-    """Resolver for rule conditions: request fields, attrs and the router's signals."""
+def router_resolver(signals: Iterable[Signal], knobs: Mapping[str, Knob] | None = None) -> Resolver:
+    """Resolver for rule conditions: request fields, attrs, the router's signals and its knobs.
+
+    A knob `knobs.NAME` resolves to its value as a literal, so both engines see a plain number.
+    """
     base = field_resolver()
     table: dict[str, Ref] = {}
     for sig in signals:
@@ -115,8 +119,10 @@ def router_resolver(signals: Iterable[Signal]) -> Resolver:
         if isinstance(sig, KeywordSignal | RegexSignal):
             table[f"{sig.name}.confidence"] = Ref(f"{sig.name}.confidence", "signal", "number")
 
-    def resolve(name: str) -> Ref | None:
-        return base(name) or table.get(name)
+    values = {f"knobs.{k}": Lit(float(v.value)) for k, v in (knobs or {}).items()}
+
+    def resolve(name: str) -> Ref | Lit | None:
+        return base(name) or table.get(name) or values.get(name)
 
     return resolve
 
@@ -271,6 +277,9 @@ def check(config: RouterConfig) -> tuple[Router | None, list[ConfigProblem]]:
     ck.unique("indexes", [x.id for x in config.indexes])
     ck.unique("signals", [s.name for s in config.signals])
     ck.unique("rules", [r.id for r in config.rules])
+    for name in config.knobs:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            ck.add(f"knobs.{name}", "a knob name is letters, digits and underscores, not led by a digit")
     ck.unique("policies", [p.id for p in config.policies])
     if len(set(config.tiers)) != len(config.tiers):
         ck.add("tiers", "a tier is listed twice")
@@ -284,7 +293,7 @@ def check(config: RouterConfig) -> tuple[Router | None, list[ConfigProblem]]:
             ck.add(f"rules[{i}](default).id", "`default` is reserved for the default route; rename the rule")
 
     signals = [s for i, sig in enumerate(config.signals) if (s := _signal(ck, i, sig)) is not None]
-    resolve = router_resolver(config.signals)
+    resolve = router_resolver(config.signals, config.knobs)
 
     rules: list[CompiledRule] = []
     catch_all: str | None = None
@@ -360,3 +369,17 @@ def load_router(text: str, source: str | None = None) -> Router:
     if router is None:
         raise ConfigError([_with_line(p, text) for p in problems], source)
     return router
+
+
+def with_knob(router: Router, name: str, value: float) -> Router:
+    """The same version with knob `name` set to `value`, compiled again (for sweeps).
+
+    Raises:
+        ConfigError: the version has no such knob (naming the knobs it has).
+    """
+    knobs = router.config.knobs
+    if name not in knobs:
+        known = ", ".join(sorted(knobs)) or "none"
+        raise ConfigError([ConfigProblem("knobs", f"{router.ref} has no knob `{name}`; its knobs: {known}")])
+    changed = {**knobs, name: knobs[name].model_copy(update={"value": float(value)})}
+    return compile_router(router.config.model_copy(update={"knobs": changed}))
