@@ -90,10 +90,14 @@ def record(store: Store, judgement: Judgement, at: datetime | None = None) -> st
 def undo(store: Store, annotation_id: str, annotator: str, at: datetime | None = None) -> str:
     """Take a judgement back by appending an undo row; return the undo's id."""
     row = store.execute(
-        "SELECT request_id, router, kind FROM annotations WHERE annotation_id = ?", [annotation_id]
+        "SELECT request_id, router, kind, annotator FROM annotations WHERE annotation_id = ?", [annotation_id]
     ).fetchone()
     if row is None or row[2] == "undo":
         raise NotFoundError(f"no judgement {annotation_id!r} to undo")
+    if row[3] != annotator:
+        raise DatasetError(
+            f"{annotator} cannot undo judgement {annotation_id!r}: {row[3]} wrote it; only its author can"
+        )
     undo_id = uuid.uuid4().hex
     store.execute(
         "INSERT INTO annotations (annotation_id, request_id, router, annotator, kind, undoes, created_at) "

@@ -33,6 +33,9 @@ BUILTIN_MODULES = (
     "routelab.evaluators.timeline",
     "routelab.evaluators.drift",
     "routelab.evaluators.agreement",
+    "routelab.evaluators.frontier",
+    "routelab.evaluators.threshold",
+    "routelab.evaluators.offpolicy",
 )
 
 

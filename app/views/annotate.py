@@ -1,9 +1,9 @@
 """Annotate: one leased decision at a time, keyboard first.
 
-Keys: 1 correct, 2 incorrect (then fix the path and press Enter), 3 unsure, S skip, U undo the last
-submission, Enter confirms a pre-filled label. A submission appends a judgement
-(`datasets.annotations.record`) with the time spent and releases the lease; the next item is leased to
-this annotator only.
+Keys: 1 correct, 2 incorrect (then fix the path and press Ctrl+Enter, which works from inside the form's
+fields), 3 unsure, S skip, U undo the last submission, Enter confirms a pre-filled label. A submission
+appends a judgement (`datasets.annotations.record`) with the time spent and releases the lease; the next
+item is leased to this annotator only.
 """
 
 from __future__ import annotations
@@ -27,9 +27,17 @@ STRATEGIES = {
 SNAPSHOT = ("model", "retrieval", "cache", "escalation", "action")
 
 
-def _state() -> Any:
-    """This session's annotation state (current item, undo stack, skipped ids, when the item was shown)."""
+def _state(who: str | None = None) -> Any:
+    """This session's annotation state (current item, undo stack, skipped ids, when the item was shown).
+
+    The state belongs to one annotator: signing in as someone else starts theirs afresh (their own queue and
+    undo stack; the previous annotator's lease simply goes stale).
+    """
     ss = st.session_state
+    if who is not None and ss.get("owner") != who:
+        for key in ("item", "undo_stack", "skipped", "submitted", "mode"):
+            ss.pop(key, None)
+        ss.owner = who
     ss.setdefault("item", None)
     ss.setdefault("shown_at", time.monotonic())
     ss.setdefault("undo_stack", [])
@@ -153,9 +161,10 @@ def _item_view(item: Any, decision: dict[str, Any]) -> None:
     with left:
         st.markdown(
             f"**Request** `{item.request_id}` · picked because: {item.reason}"
-            + (" · second opinion" if item.second_opinion else "")
+            + (" · second opinion" if item.second_opinion and "second opinion" not in item.reason else "")
         )
-        show_prompt(req[0])
+        with st.container(height=360):  # long prompts scroll here; the verdict keys stay in view
+            show_prompt(req[0])
         fields = dict(
             zip(
                 ("ts", "workflow", "task", "team", "region", "data_class", "prompt_tokens"),
@@ -252,7 +261,10 @@ def _correction(who: str, item: Any, decision: dict[str, Any]) -> None:
     also = st.multiselect("Also acceptable (tiers)", tiers, key="annotate_also")
     tags = st.multiselect("Reasons", REASON_TAGS, key="annotate_tags")
     note = st.text_input("Note", key="annotate_note")
-    if st.button("Submit correction (Enter)", shortcut="Enter", type="primary", key="submit_correction"):
+    # Ctrl+Enter: Streamlit ignores plain keys while a form field has the focus, but not modified ones
+    if st.button(
+        "Submit correction (Ctrl+Enter)", shortcut="Ctrl+Enter", type="primary", key="submit_correction"
+    ):
         if not corrected and not also:
             st.error("Change at least one component, or add an acceptable tier.")
             return
@@ -279,7 +291,7 @@ def render() -> None:
     if not known:
         st.info("No replayed version yet: `routelab replay NAME@VER`.")
         return
-    ss = _state()
+    ss = _state(who)
     with st.sidebar:
         router = st.selectbox("Version to judge", known, index=len(known) - 1, key="annotate_router")
         strategy = st.selectbox(
@@ -291,7 +303,9 @@ def render() -> None:
             if strategy == "disagree" and others
             else None
         )
-        st.caption("Keys: 1 correct · 2 incorrect · 3 unsure · Enter submit/confirm · S skip · U undo")
+        st.caption(
+            "Keys: 1 correct · 2 incorrect (Ctrl+Enter submits) · 3 unsure · S skip · U undo · Enter confirms"
+        )
     if ss.item is not None and ss.item.router != router:
         ss.item = None
     _progress(who, router)

@@ -38,6 +38,13 @@ def test_latest_judgement_wins_and_undo_restores_the_previous(judged: Store) -> 
     assert judged.scalar("SELECT count(*) FROM annotations") == 3  # nothing deleted
 
 
+def test_only_the_author_can_undo_a_judgement(judged: Store) -> None:
+    mine = annotations.record(judged, judge("correct"), at=T0)
+    with pytest.raises(DatasetError, match="only its author can"):
+        annotations.undo(judged, mine, "someone-else")
+    assert judged.scalar("SELECT count(*) FROM annotations WHERE kind = 'undo'") == 0
+
+
 def test_each_judgement_keeps_a_snapshot_of_the_decision(judged: Store) -> None:
     annotations.record(judged, judge())
     snapshot = judged.scalar("SELECT decision_path FROM annotations")

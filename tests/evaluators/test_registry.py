@@ -15,8 +15,11 @@ from routelab.evaluators.attribution import attribute_flips
 from routelab.evaluators.compare import compare_versions
 from routelab.evaluators.drift import detect_drift, detect_version_drift
 from routelab.evaluators.errors import DuplicateEvaluatorError, EvaluatorError, UnknownEvaluatorError
+from routelab.evaluators.frontier import frontier
 from routelab.evaluators.gate import evaluate_gate
+from routelab.evaluators.offpolicy import off_policy
 from routelab.evaluators.route_shares import route_share_shift
+from routelab.evaluators.threshold import sweep_metrics
 from routelab.evaluators.timeline import timeline
 
 BUILTINS = {
@@ -29,6 +32,9 @@ BUILTINS = {
     "drift": detect_drift,
     "drift-versions": detect_version_drift,
     "agreement": agreement,
+    "frontier": frontier,
+    "threshold": sweep_metrics,
+    "ope": off_policy,
 }
 
 
@@ -87,8 +93,8 @@ def test_unknown_name_lists_the_known_ones() -> None:
     assert info.value.name == "acuracy"
     assert set(BUILTINS) <= set(info.value.known)
     assert (
-        "known evaluators: accuracy, agreement, attribution, compare, drift, drift-versions, gate, "
-        "route-shares" in str(info.value)
+        "known evaluators: accuracy, agreement, attribution, compare, drift, drift-versions, frontier, "
+        "gate, ope, route-shares, threshold" in str(info.value)
     )
 
 

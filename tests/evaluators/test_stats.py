@@ -301,6 +301,21 @@ def test_paired_accuracy_delta_bootstrap_option_records_its_seed() -> None:
         paired_accuracy_delta(base, cand, method="bootstrap")
 
 
+def test_a_quantile_interval_may_leave_out_a_discrete_estimate() -> None:
+    """Percentile intervals of a median need not contain the observed median delta on discrete data.
+
+    Base 12 zeros and 11 ones (median 0), candidate 11 zeros and 12 ones (median 1): one pair moves the
+    median, so most resamples see a delta of 0 and the central half of them is [0, 0] while the observed delta
+    is 1. The estimate and its interval are reported as they are (hypothesis found this case); only smooth
+    statistics (mean, sum) are checked for containment above.
+    """
+    base = [0.0] * 12 + [1.0] * 11
+    cand = [0.0] * 11 + [1.0] * 12
+    est = paired_bootstrap(base, cand, statistic="p50", n_resamples=400, seed=0, confidence=0.5)
+    assert est.value == 1.0
+    assert (est.ci_low, est.ci_high) == (0.0, 0.0)
+
+
 @settings(max_examples=60)
 @given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=200), st.floats(0.5, 0.99))
 def test_paired_accuracy_delta_interval_contains_its_estimate(
@@ -496,7 +511,7 @@ def rounding_slack(*samples: list[float]) -> float:
 
 
 @settings(max_examples=80)
-@given(paired_samples, st.sampled_from(STATISTIC_NAMES), st.integers(0, 2**32), st.floats(0.5, 0.99))
+@given(paired_samples, st.sampled_from(["mean", "sum"]), st.integers(0, 2**32), st.floats(0.5, 0.99))
 def test_bootstrap_interval_contains_its_estimate(
     samples: tuple[list[float], list[float]], statistic: Any, seed: int, confidence: float
 ) -> None:
