@@ -9,7 +9,18 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from routelab.app.commands import accuracy, annotate, compare, data, drift, replay, route, router, serve
+from routelab.app.commands import (
+    accuracy,
+    annotate,
+    compare,
+    data,
+    drift,
+    frontier,
+    replay,
+    route,
+    router,
+    serve,
+)
 from routelab.app.commands.common import CliError
 from routelab.datasets.errors import DatasetError
 from routelab.router_core.errors import RouterError
@@ -22,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure whether an LLM router makes the right decisions.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (data, router, replay, route, accuracy, compare, drift, annotate, serve):
+    for module in (data, router, replay, route, accuracy, compare, drift, frontier, annotate, serve):
         module.register(sub)
     return parser
 
