@@ -1,85 +1,88 @@
-"""Frontier: cost against quality for every replayed version and every single model, with the oracle and
-the Pareto frontier, from full-information outcomes (every candidate model scored on every request)."""
+"""Frontier: cost against quality per evaluation group: every single model, the oracle, the random router,
+the Pareto frontier and every replayed version, from full-information outcomes (`routelab frontier`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from routelab.app.views.context import store
+from routelab.app.views.context import fingerprint, store
 
 
-def points() -> pd.DataFrame:
-    """One row per version, single model and the oracle: quality, cost per 1,000 requests, requests scored."""
-    s = store()
-    models = s.df(
-        "SELECT model AS name, 'single model' AS kind, avg(quality) AS quality, "
-        "1000 * avg(cost_usd) AS cost_per_1k, "
-        "count(*) AS n FROM outcomes WHERE kind = 'full' AND quality IS NOT NULL GROUP BY model"
-    )
-    versions = s.df(
-        "SELECT d.router AS name, 'router version' AS kind, avg(o.quality) AS quality, "
-        "1000 * avg(o.cost_usd) AS cost_per_1k, count(*) AS n FROM decisions d JOIN outcomes o "
-        "ON o.request_id = d.request_id AND o.model = d.model AND o.kind = 'full' "
-        "WHERE o.quality IS NOT NULL GROUP BY d.router"
-    )
-    oracle = s.df(
-        "SELECT 'oracle' AS name, 'baseline' AS kind, avg(quality) AS quality, "
-        "1000 * avg(cost_usd) AS cost_per_1k, count(*) AS n FROM (SELECT request_id, quality, cost_usd, "
-        "row_number() OVER (PARTITION BY request_id ORDER BY quality DESC, cost_usd ASC) AS k "
-        "FROM outcomes WHERE kind = 'full' AND quality IS NOT NULL) "
-        "WHERE k = 1"
-    )
-    return pd.concat([models, versions, oracle], ignore_index=True)
+@st.cache_data(show_spinner="Placing the versions…", max_entries=8)
+def frontier_document(data_key: str) -> dict[str, Any]:
+    """`frontier_stored` for every replayed version (not saved), cached per data fingerprint."""
+    from routelab.app.frontier_flow import frontier_stored
+
+    return frontier_stored(store(), save=False)
 
 
-def pareto(frame: pd.DataFrame) -> pd.DataFrame:
-    """The points no other point beats on both cost (lower) and quality (higher), by cost."""
-    ordered = frame.sort_values(["cost_per_1k", "quality"], ascending=[True, False])
-    best, keep = -1.0, []
-    for i, row in ordered.iterrows():
-        if row["quality"] > best:
-            keep.append(i)
-            best = row["quality"]
-    return ordered.loc[keep]
+def points(group: dict[str, Any]) -> pd.DataFrame:
+    """One row per single model, baseline and version point of a group."""
+    rows = [{"name": m, "kind": "single model", **p} for m, p in group["models"].items()]
+    rows.append({"name": "oracle", "kind": "baseline", **group["oracle"]})
+    rows.append({"name": "random (expected)", "kind": "baseline", **group["random"]})
+    for ref, version in group["versions"].items():
+        for k, p in enumerate(version["points"]):
+            name = ref if len(version["points"]) == 1 else f"{ref} #{k}"
+            rows.append({"name": name, "kind": "router version", **p})
+    return pd.DataFrame(rows)[["name", "kind", "quality", "cost_per_1k_usd", "cost_usd", "n"]]
 
 
 def render() -> None:
     """The Frontier page."""
     import plotly.express as px
 
+    from routelab.datasets.errors import DatasetError
+
     st.title("Cost–quality frontier")
-    frame = points()
-    if frame.empty or frame["n"].fillna(0).sum() == 0:
-        st.info(
-            "No full-information outcomes in the store: import them "
-            "(`routelab import FILE --format outcomes` "
-            "or `--format routerbench`) to see the frontier."
-        )
+    try:
+        doc = frontier_document(fingerprint())
+    except DatasetError as exc:
+        st.info(str(exc))
         st.stop()
-    front = pareto(frame)
+    name = st.segmented_control("Evaluation group", list(doc["groups"]), default=next(iter(doc["groups"])))
+    group = doc["groups"][name or next(iter(doc["groups"]))]
+    frame = points(group)
     figure = px.scatter(
-        frame,
-        x="cost_per_1k",
-        y="quality",
-        color="kind",
-        hover_name="name",
-        text="name",
-        labels={"cost_per_1k": "cost per 1,000 requests (USD)", "quality": "mean quality"},
+        frame, x="cost_per_1k_usd", y="quality", color="kind", hover_name="name",
+        labels={"cost_per_1k_usd": "cost per 1,000 requests (USD)", "quality": "mean quality"},
+    )  # fmt: skip
+    pareto = (
+        frame.set_index("name")
+        .reindex([p.removeprefix("model:").removeprefix("version:") for p in group["pareto"]])
+        .dropna(subset=["quality"])
     )
-    figure.add_scatter(
-        x=front["cost_per_1k"], y=front["quality"], mode="lines", name="Pareto frontier", line={"dash": "dot"}
-    )
-    figure.update_traces(textposition="top center", selector={"mode": "markers+text"})
+    figure.add_scatter(x=pareto["cost_per_1k_usd"], y=pareto["quality"], mode="lines", name="Pareto frontier",
+                       line={"dash": "dot"})  # fmt: skip
     figure.update_layout(height=520)
     st.plotly_chart(figure, width="stretch")
-    best = frame[frame["kind"] == "single model"].sort_values("quality", ascending=False).head(1)
+    aiq = group["zero_router_aiq"]
     st.caption(
-        "Quality is the mean outcome quality of the path each version chose (its model's full-information "
-        "outcome); the oracle takes the best model per request, the cheapest on ties. "
-        + (f"Best single model: {best['name'].iloc[0]} ({best['quality'].iloc[0]:.3f})." if len(best) else "")
+        f"{group['n_requests']:,} requests with every model scored ({group['n_dropped']:,} dropped). "
+        f"Best single model: {group['best_single']}. Zero-router AIQ ({group['aiq_variant']}): "
+        + (f"{aiq:.4f}." if aiq is not None else "n/a.")
+        + " Oracle: the best model per request, the cheapest on ties."
     )
-    st.dataframe(frame.sort_values("cost_per_1k"), hide_index=True, width="stretch")
+    versions = pd.DataFrame(
+        [
+            {
+                "version": ref,
+                "quality": v["quality"]["value"] if v["quality"] else None,
+                "95 % CI": f"[{v['quality']['ci_low']:.4f}, {v['quality']['ci_high']:.4f}]"
+                if v["quality"]
+                else "",
+                "oracle gap": v["oracle_gap"],
+                "vs best single": v["improvement_over_best_single"],
+                "AIQ": v["aiq"],
+            }
+            for ref, v in group["versions"].items()
+        ]
+    )
+    st.dataframe(versions, hide_index=True, width="stretch")
+    st.dataframe(frame.sort_values("cost_per_1k_usd"), hide_index=True, width="stretch")
 
 
 if __name__ == "__main__":
