@@ -1,0 +1,168 @@
+"""The report bundle: every evaluator result a leaders' report shows, read from the store in one place.
+
+`reports/` renders a bundle and never touches the store, so a report is a pure function of this document
+(saved next to it as JSON): the same inputs give the same report, and its numbers are the evaluators' JSON.
+
+Bundle keys: `meta` (versions, hashes, price tables, data fingerprint, seed, when), `compare` (the `compare
+--json` document with its gate), `accuracy` (`eval --json` of both versions by workflow), `drift` (`drift
+--json` of the candidate, by week), `frontier` (`frontier --json` of both, or None without full-information
+outcomes), `policy` (per version, the decisions each policy changed or flagged), `regressions` (requests
+the candidate broke, prompts redacted), `labels` (coverage by workflow and annotator agreement).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+#: Most worst-regression examples a report shows.
+REGRESSIONS = 10
+#: Characters of a redacted prompt shown per regression.
+PROMPT_CHARS = 400
+
+
+def _meta(store: Any, base: str, candidate: str, seed: int, at: datetime) -> dict[str, Any]:
+    from routelab.datasets import results
+
+    stamp = results.run_stamp(store, [base, candidate])
+    tables = {}
+    for info in stamp["versions"].values():
+        if info and info["price_table_id"] not in tables:
+            row = store.execute(
+                "SELECT source, as_of, litellm_version FROM price_tables WHERE price_table_id = ?",
+                [info["price_table_id"]],
+            ).fetchone()
+            if row:
+                tables[info["price_table_id"]] = {
+                    "source": row[0],
+                    "as_of": str(row[1]) if row[1] else None,
+                    "litellm_version": row[2],
+                }
+    return {
+        "base": base,
+        "candidate": candidate,
+        "generated_at": at.isoformat(timespec="seconds"),
+        "store": str(store.path),
+        "seed": seed,
+        "data_fingerprint": stamp["data_fingerprint"],
+        "versions": stamp["versions"],
+        "price_tables": tables,
+        "routelab_version": _routelab_version(),
+    }
+
+
+def _routelab_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("routelab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _policy(store: Any, refs: Sequence[str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for ref in refs:
+        rows = store.execute(
+            "SELECT flag, count(*) FROM (SELECT unnest(policy_flags) AS flag FROM decisions "
+            "WHERE router = ?) GROUP BY flag ORDER BY flag",
+            [ref],
+        ).fetchall()
+        out[ref] = {str(r[0]): int(r[1]) for r in rows}
+    return out
+
+
+def _regressions(store: Any, base: str, candidate: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+    from routelab.router_core.pii import redact
+
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    rows = store.df(
+        "SELECT r.request_id, r.workflow, r.task, r.prompt, "
+        "concat_ws(' | ', coalesce(b.model, '-'), coalesce(b.retrieval, 'none'), b.escalation, b.action) "
+        "AS base_path, "
+        "concat_ws(' | ', coalesce(c.model, '-'), coalesce(c.retrieval, 'none'), c.escalation, c.action) "
+        "AS cand_path, "
+        "c.est_cost_usd - b.est_cost_usd AS cost_delta_usd "
+        "FROM requests r JOIN decisions b ON b.request_id = r.request_id AND b.router = ? "
+        f"JOIN decisions c ON c.request_id = r.request_id AND c.router = ? WHERE r.request_id IN ({marks}) "
+        "ORDER BY r.request_id",
+        [base, candidate, *ids],
+    )
+    out = []
+    for row in rows.to_dict("records"):
+        text = redact(row.pop("prompt") or "")
+        out.append(
+            {**row, "prompt_redacted": text[:PROMPT_CHARS] + ("…" if len(text) > PROMPT_CHARS else "")}
+        )
+    return out
+
+
+def _labels(store: Any) -> dict[str, Any]:
+    from routelab.evaluators.agreement import agreement
+
+    coverage = store.df(
+        "SELECT coalesce(r.workflow, '(missing)') AS workflow, count(*) AS requests, "
+        "count(coalesce(l.request_id, a.request_id)) AS labelled FROM requests r "
+        "LEFT JOIN labels l USING (request_id) "
+        "LEFT JOIN (SELECT DISTINCT request_id FROM annotations_current) a USING (request_id) "
+        "GROUP BY ALL ORDER BY requests DESC"
+    )
+    annotations = store.df("SELECT * FROM annotations_current")
+    return {
+        "coverage": coverage.to_dict("records"),
+        "agreement": agreement(annotations).model_dump(mode="json"),
+    }
+
+
+def _trimmed(drift: dict[str, Any]) -> dict[str, Any]:
+    """The drift document with only the drifted route-mix and outcome rows (the rest is `drift --json`'s)."""
+    windows = [
+        {
+            **w,
+            "route_mix": [r for r in w["route_mix"] if r["drifted"]],
+            "outcomes": [o for o in w["outcomes"] if o["drifted"] or o["slice_field"] == "all"],
+        }
+        for w in drift["windows"]
+    ]
+    return {**drift, "windows": windows}
+
+
+def report_bundle(
+    store: Any,
+    base: str,
+    candidate: str,
+    *,
+    conditions: Sequence[Any] = (),
+    seed: int = 0,
+    at: datetime,
+) -> dict[str, Any]:
+    """Everything the report of `base` → `candidate` shows (module docstring); nothing is saved."""
+    from routelab.app.frontier_flow import frontier_stored
+    from routelab.app.workflows import compare_stored_versions, drift_stored_version, evaluate_stored_version
+    from routelab.datasets.errors import DatasetError
+
+    compare = compare_stored_versions(
+        store, base, candidate, by=["workflow"], conditions=conditions, seed=seed, save=False
+    )
+    accuracy = {
+        side: evaluate_stored_version(store, ref, by=["workflow"], save=False).model_dump(mode="json")
+        for side, ref in (("base", base), ("candidate", candidate))
+    }
+    try:
+        frontier: dict[str, Any] | None = frontier_stored(store, [base, candidate], save=False)
+    except DatasetError:
+        frontier = None  # no full-information outcomes: the report says so
+    broken = compare["flips"]["buckets"].get("broken", {}).get("examples", [])[:REGRESSIONS]
+    return {
+        "meta": _meta(store, base, candidate, seed, at),
+        "compare": compare,
+        "accuracy": accuracy,
+        "drift": _trimmed(drift_stored_version(store, candidate, save=False)),
+        "frontier": frontier,
+        "policy": _policy(store, [base, candidate]),
+        "regressions": _regressions(store, base, candidate, broken),
+        "labels": _labels(store),
+    }
