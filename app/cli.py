@@ -16,6 +16,7 @@ from routelab.app.commands import (
     data,
     drift,
     frontier,
+    redact,
     replay,
     route,
     router,
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure whether an LLM router makes the right decisions.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (data, router, replay, route, accuracy, compare, drift, frontier, annotate, serve):
+    for module in (data, router, replay, route, accuracy, compare, drift, frontier, annotate, serve, redact):
         module.register(sub)
     return parser
 
