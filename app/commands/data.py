@@ -49,6 +49,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 on_conflict=args.on_conflict,
                 rejects_path=Path(args.rejects) if args.rejects else None,
                 progress=not args.json and sys.stderr.isatty(),
+                redact=args.redact,
             )
         except DatasetError as exc:
             raise CliError(f"{exc} (nothing was imported)") from exc
@@ -140,6 +141,11 @@ def register(sub: Any) -> None:
         "--option", action="append", metavar="NAME=VALUE", help="a format option, e.g. decontaminate=FILE"
     )
     p.add_argument("--collect-errors", action="store_true", help="load valid rows, write rejects to a file")
+    p.add_argument(
+        "--redact",
+        action="store_true",
+        help="store prompts with PII masked; the detected types go to attrs.pii_types",
+    )
     p.add_argument("--rejects", metavar="FILE", help="where --collect-errors writes rejected rows")
     p.add_argument(
         "--on-conflict",

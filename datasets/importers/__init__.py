@@ -65,6 +65,41 @@ def fill_prompt_tokens(requests: pd.DataFrame, progress: bool) -> None:
         requests.loc[need, "prompt_tokens"] = pd.array(counts, dtype="Int64")
 
 
+#: The attr that keeps a redacted prompt's detected PII types (comma-separated, sorted) for routing.
+PII_TYPES_ATTR = "pii_types"
+
+
+def redact_prompts(requests: pd.DataFrame) -> None:
+    """Mask PII in the `prompt` column in place and record the types found as the attr `pii_types`.
+
+    The mask is router_core's (`[email]`, `[payment_card]`, ...). Routers read the detected types as
+    `attrs.pii_types` (for example `attrs.pii_types != ""`), since the masked text no longer holds the PII.
+    """
+    from routelab.datasets.importers.convert import as_map
+    from routelab.router_core.pii import detect
+
+    prompts, attrs = [], []
+    given = requests["attrs"] if "attrs" in requests else [None] * len(requests)  # MAP form: {key, value}
+    for text, extra in zip(requests["prompt"], given, strict=True):
+        if not isinstance(text, str):
+            prompts.append(text)
+            attrs.append(extra)
+            continue
+        spans = detect(text)
+        out, pos = [], 0
+        for span in spans:
+            out.append(text[pos : span.start])
+            out.append(f"[{span.type.value}]")
+            pos = span.end
+        out.append(text[pos:])
+        prompts.append("".join(out))
+        merged = dict(zip(extra["key"], extra["value"], strict=True)) if isinstance(extra, dict) else {}
+        merged[PII_TYPES_ATTR] = ",".join(sorted({s.type.value for s in spans}))
+        attrs.append(as_map(merged))
+    requests["prompt"] = prompts
+    requests["attrs"] = attrs
+
+
 def import_file(
     store: Store,
     path: str | os.PathLike[str],
@@ -75,6 +110,7 @@ def import_file(
     rejects_path: str | os.PathLike[str] | None = None,
     progress: bool = True,
     options: Mapping[str, Any] | None = None,
+    redact: bool = False,
 ) -> ImportReport:
     """Import one file in one of the registered formats.
 
@@ -90,6 +126,7 @@ def import_file(
         rejects_path: Where rejects go; default `./<file name>.rejects.jsonl` in the working directory.
         progress: Show progress bars on stderr for files over 10,000 rows (only on a terminal).
         options: Format options (see `FORMATS[fmt].options`), e.g. `{"decontaminate": "x.jsonl"}`.
+        redact: Store prompts with PII masked (`redact_prompts`); the raw text never reaches the store.
 
     Returns:
         What was read, written, rejected and excluded.
@@ -107,6 +144,8 @@ def import_file(
     resolved = resolve_options(spec, file, options)
     data = read_bytes(file)
     identity_options = {**resolved.values, **{k: f"sha256:{v}" for k, v in resolved.file_sha256.items()}}
+    if redact:  # a redacted import is another import of the same file
+        identity_options["redact"] = "true"
     import_id = import_id_of(fmt, mapping, identity_options, data)
     seen = store.scalar("SELECT n_rows FROM imports WHERE import_id = ?", [import_id])
     if seen is not None:
@@ -129,7 +168,9 @@ def import_file(
         raise error
     frames = loaded.frames()
     if "requests" in frames:
-        fill_prompt_tokens(frames["requests"], progress)
+        fill_prompt_tokens(frames["requests"], progress)  # counted on the raw text: routing needs the size
+        if redact:
+            redact_prompts(frames["requests"])
     rejects = src.rejects()
     reject_file = Path(rejects_path) if rejects_path else Path.cwd() / f"{file.name}.rejects.jsonl"
     with store.transaction() as cur:
