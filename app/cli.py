@@ -10,19 +10,24 @@ import sys
 from collections.abc import Callable, Sequence
 
 from routelab.app.commands import (
+    access,
     accuracy,
     annotate,
+    collect,
     compare,
+    compliance,
     data,
     drift,
     frontier,
+    ops,
     redact,
     replay,
+    report,
     route,
     router,
     serve,
 )
-from routelab.app.commands.common import CliError
+from routelab.app.commands.common import CliError, error_lines
 from routelab.datasets.errors import DatasetError
 from routelab.router_core.errors import RouterError
 
@@ -34,7 +39,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure whether an LLM router makes the right decisions.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (data, router, replay, route, accuracy, compare, drift, frontier, annotate, serve, redact):
+    for module in (
+        data,
+        router,
+        replay,
+        collect,
+        route,
+        accuracy,
+        compare,
+        drift,
+        compliance,
+        frontier,
+        ops,
+        report,
+        annotate,
+        serve,
+        redact,
+        access,
+    ):
         module.register(sub)
     return parser
 
@@ -50,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except (CliError, DatasetError, RouterError) as exc:
-        for line in str(exc).splitlines():
+        for line in error_lines(str(exc)):
             print(f"routelab: error: {line}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly

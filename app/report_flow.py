@@ -7,7 +7,9 @@ Bundle keys: `meta` (versions, hashes, price tables, data fingerprint, seed, whe
 --json` document with its gate), `accuracy` (`eval --json` of both versions by workflow), `drift` (`drift
 --json` of the candidate, by week), `frontier` (`frontier --json` of both, or None without full-information
 outcomes), `policy` (per version, the decisions each policy changed or flagged), `regressions` (requests
-the candidate broke, prompts redacted), `labels` (coverage by workflow and annotator agreement).
+the candidate broke, prompts redacted), `labels` (coverage by workflow and annotator agreement),
+`compliance` (`base` and `candidate`: each version's `compliance --json` result by week and workflow, and
+`delta`: the paired change of its privacy and residency breaches, as in `compare["compliance"]`).
 """
 
 from __future__ import annotations
@@ -140,6 +142,7 @@ def report_bundle(
     at: datetime,
 ) -> dict[str, Any]:
     """Everything the report of `base` → `candidate` shows (module docstring); nothing is saved."""
+    from routelab.app.compliance_flow import compliance_stored
     from routelab.app.frontier_flow import frontier_stored
     from routelab.app.workflows import compare_stored_versions, drift_stored_version, evaluate_stored_version
     from routelab.datasets.errors import DatasetError
@@ -156,6 +159,7 @@ def report_bundle(
     except DatasetError:
         frontier = None  # no full-information outcomes: the report says so
     broken = compare["flips"]["buckets"].get("broken", {}).get("examples", [])[:REGRESSIONS]
+    base_compliance, cand_compliance = compliance_stored(store, [base, candidate], save=False)["versions"]
     return {
         "meta": _meta(store, base, candidate, seed, at),
         "compare": compare,
@@ -165,4 +169,9 @@ def report_bundle(
         "policy": _policy(store, [base, candidate]),
         "regressions": _regressions(store, base, candidate, broken),
         "labels": _labels(store),
+        "compliance": {
+            "base": base_compliance,
+            "candidate": cand_compliance,
+            "delta": compare["compliance"]["delta"],
+        },
     }

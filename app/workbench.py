@@ -14,6 +14,8 @@ PAGES = (
     ("compare.py", "Compare", ":material/compare_arrows:"),
     ("drift.py", "Drift", ":material/timeline:"),
     ("frontier.py", "Frontier", ":material/scatter_plot:"),
+    ("operations.py", "Operations", ":material/monitoring:"),
+    ("reports.py", "Reports", ":material/description:"),
 )
 
 

@@ -64,8 +64,11 @@ def compare_stored_versions(
     """Compare two replayed versions on the same requests, attribute the flips, and apply a release gate.
 
     Returns the JSON document `routelab compare --json` prints: keys `baseline`, `candidate`, `n`, `accuracy`,
-    `cost`, `latency`, `flips`, `slices`, `attribution` and `gate`.
+    `cost`, `latency`, `flips`, `slices`, `attribution`, `compliance` (both versions' privacy and residency
+    breach totals and the paired change, `app.compliance_flow`; gate paths such as
+    `compliance.candidate.privacy.count`) and `gate`.
     """
+    from routelab.app.compliance_flow import compare_compliance_stored
     from routelab.datasets import queries, results, routers
     from routelab.evaluators.attribution import attribute_flips
     from routelab.evaluators.compare import compare_versions, pair_decisions
@@ -93,6 +96,7 @@ def compare_stored_versions(
     )
     document: dict[str, Any] = comparison.model_dump(mode="json")
     document["attribution"] = attribution.model_dump(mode="json")
+    document["compliance"] = compare_compliance_stored(store, base, candidate)
     gate = evaluate_gate(document, list(conditions))
     document["gate"] = gate.model_dump(mode="json")
     if save:
@@ -174,9 +178,12 @@ def drift_stored_version(
 ) -> dict[str, Any]:
     """Drift of a replayed version over time, its silent failures and its timeline (`evaluators.drift`).
 
-    Returns the JSON document `routelab drift --json` prints: the `DriftResult` fields plus `timeline`.
+    Returns the JSON document `routelab drift --json` prints: the `DriftResult` fields plus `timeline` and
+    `compliance_timeline` (the version's privacy and residency breaches per period, `app.compliance_flow`;
+    not part of the alarm statistics).
     Features default to the request fields and the attrs at least 5 % of requests carry.
     """
+    from routelab.app.compliance_flow import compliance_timeline_stored
     from routelab.datasets import results
     from routelab.evaluators.drift import detect_drift
     from routelab.evaluators.drift_stats import DEFAULT_THRESHOLDS
@@ -204,6 +211,7 @@ def drift_stored_version(
     )
     document: dict[str, Any] = result.model_dump(mode="json")
     document["timeline"] = timeline(frame, period=by).model_dump(mode="json")  # type: ignore[arg-type]
+    document["compliance_timeline"] = compliance_timeline_stored(store, ref, by=by)
     if save:
         params = {**result.params.model_dump(mode="json"), **results.run_stamp(store, [ref])}
         results.save(store, "drift", [ref], params, document)

@@ -199,6 +199,9 @@ def _read(path: Path) -> tuple[list[tuple[int, AnnotationRow]], list[tuple[int, 
         except json.JSONDecodeError as exc:
             errors.append((line, f"column {exc.colno}: not valid JSON ({exc.msg})"))
             continue
+        except RecursionError:  # json's parser recurses once per level of [ or {
+            errors.append((line, "JSON nested too deeply (Python's parser stops at about 1,000 levels)"))
+            continue
         if not isinstance(data, dict):
             errors.append((line, f"(row): expected a JSON object, got {type(data).__name__}"))
             continue

@@ -1,8 +1,8 @@
 """The evaluator registry: every evaluator is named, described and looked up through one dict.
 
 Evaluators register with `@evaluator(name, description)` at their definition; the built-in ones are
-`accuracy`, `compare`, `attribution`, `gate`, `route-shares`, `timeline`, `drift` and
-`drift-versions`. This module imports none of them, so it stays free of import
+`accuracy`, `compare`, `attribution`, `gate`, `route-shares`, `timeline`, `drift`,
+`drift-versions`, `compliance` and `ops`. This module imports none of them, so it stays free of import
 cycles and of heavy imports: `load_builtin()` imports the built-in modules (which registers them), and
 `get_evaluator` / `list_evaluators` call it first, so a lookup always sees the built-ins. Importing
 `routelab.evaluators` itself registers nothing, which keeps `routelab --help` cheap.
@@ -36,6 +36,8 @@ BUILTIN_MODULES = (
     "routelab.evaluators.frontier",
     "routelab.evaluators.threshold",
     "routelab.evaluators.offpolicy",
+    "routelab.evaluators.compliance",
+    "routelab.evaluators.ops",
 )
 
 

@@ -369,7 +369,7 @@ def line_of(text: str, keys: tuple[int | str, ...]) -> int | None:
     """1-based line in YAML `text` of the node at `keys` (as deep as it exists), or None if unparsable."""
     try:
         root = yaml.compose(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return None
     return _line_of(keys, root)
 
@@ -400,6 +400,9 @@ def parse_config(text: str, source: str | None = None) -> RouterConfig:
         line = mark.line + 1 if mark is not None else None
         problem = ConfigProblem("", f"not valid YAML: {getattr(exc, 'problem', exc)}", line)
         raise ConfigError([problem], source) from exc
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        problem = ConfigProblem("", "YAML nested too deeply (PyYAML stops at about 1,000 levels); flatten it")
+        raise ConfigError([problem], source) from None
     if not isinstance(data, dict):
         raise ConfigError(
             [ConfigProblem("", "a router config is a YAML mapping (name, version, models, ...)")], source

@@ -12,6 +12,23 @@ class CliError(Exception):
     """Bad input: printed as one clean line per problem, exit code 2."""
 
 
+def error_lines(message: str) -> list[str]:
+    """A message's problems, one per line, each safe to print as one terminal line.
+
+    Splits on newlines only (`str.splitlines` would also split inside a quoted value holding U+2028 or
+    U+0085) and escapes control characters, line separators and lone surrogates (`\\x00`, `\\u2028`), so a
+    hostile value in a message can neither break its line nor fail to encode.
+    """
+    import unicodedata
+
+    def visible(c: str) -> str:
+        if c == "\t" or unicodedata.category(c) not in ("Cc", "Zl", "Zp", "Cs"):
+            return c
+        return c.encode("unicode_escape").decode("ascii")
+
+    return ["".join(map(visible, line)) for line in message.split("\n")]
+
+
 def read_file(path: str) -> str:
     """A UTF-8 text file, or a CliError naming it."""
     p = Path(path)
@@ -46,7 +63,12 @@ def load_router_ref(value: str, db: str | None) -> Any:
 
 def print_json(data: Any) -> None:
     """Machine-readable output."""
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a `\\ud800` escape in the input: escape it in JSON
+        text = json.dumps(data, indent=2, ensure_ascii=True, default=str)
+    print(text)
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:

@@ -68,6 +68,15 @@ def _print(doc: dict[str, Any]) -> None:
         for r in shown:
             delta = _est(r["accuracy"]["delta"], DELTA)
             print(f"    {r['value']!s:<20} accuracy {delta}  adjusted p={r['p_adjusted']:.2g}")
+    compliance = doc.get("compliance")
+    for kind in ("privacy", "residency") if compliance else ():
+        was, now = compliance["baseline"][kind]["count"], compliance["candidate"][kind]["count"]
+        moved = compliance["delta"][kind]
+        examples = ", ".join(moved["examples"][:3])
+        print(
+            f"  {kind + ' breaches':<18} {was:,} → {now:,}  ({moved['introduced']:,} "
+            f"introduced, {moved['resolved']:,} resolved){'  e.g. ' + examples if examples else ''}"
+        )
     changes = doc["attribution"]["changes"]
     if changes:
         print("  attribution (router changes behind the flips):")

@@ -10,6 +10,7 @@ from routelab.app.commands.common import (
     CliError,
     add_db,
     add_json,
+    error_lines,
     load_router_file,
     load_router_ref,
     open_store,
@@ -38,7 +39,7 @@ def cmd_router_validate(args: argparse.Namespace) -> int:
             )
             results.append({"file": path, "ok": False, "problems": problems})
             if not args.json:
-                for line in str(exc).splitlines():
+                for line in error_lines(str(exc)):
                     print(line if line.startswith(path) else f"{path}: {line}", file=sys.stderr)
             continue
         results.append({"file": path, "ok": True, "router": router.ref, "hash": config_hash(router)})

@@ -14,7 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from routelab.app.views.context import annotator, settings, store, versions
+from routelab.app.views.auth import User, allowed, require, reveal
+from routelab.app.views.context import settings, store, versions
 from routelab.app.views.form import REASON_TAGS, choices, correction_form
 from routelab.app.views.requests import show_prompt
 
@@ -105,6 +106,10 @@ def _submit(who: str, item: Any, verdict: str, **extra: Any) -> None:
     from routelab.datasets.queue import release
 
     ss = _state()
+    user = st.session_state.get("annotate_user")
+    if user is None or not allowed(user, "annotator"):  # checked again at the write
+        st.error("Annotating needs the annotator role.")
+        return
     spent = round(time.monotonic() - ss.shown_at, 1)
     annotation_id = record(
         store(),
@@ -147,7 +152,7 @@ def _progress(who: str, router: str) -> None:
     )
 
 
-def _item_view(item: Any, decision: dict[str, Any]) -> None:
+def _item_view(user: User, item: Any, decision: dict[str, Any]) -> None:
     req = (
         store()
         .execute(
@@ -164,7 +169,7 @@ def _item_view(item: Any, decision: dict[str, Any]) -> None:
             + (" · second opinion" if item.second_opinion and "second opinion" not in item.reason else "")
         )
         with st.container(height=360):  # long prompts scroll here; the verdict keys stay in view
-            show_prompt(req[0])
+            show_prompt(req[0], reveal=reveal(user, item.request_id))
         fields = dict(
             zip(
                 ("ts", "workflow", "task", "team", "region", "data_class", "prompt_tokens"),
@@ -283,15 +288,14 @@ def _correction(who: str, item: Any, decision: dict[str, Any]) -> None:
 def render() -> None:
     """The Annotate page."""
     st.title("Annotate routing decisions")
-    who = annotator()
-    if who is None:
-        st.info("Sign in with your name in the sidebar to start.")
-        return
+    user = require("annotator")
+    who = user.name
     known = versions()
     if not known:
         st.info("No replayed version yet: `routelab replay NAME@VER`.")
         return
     ss = _state(who)
+    ss.annotate_user = user
     with st.sidebar:
         router = st.selectbox("Version to judge", known, index=len(known) - 1, key="annotate_router")
         strategy = st.selectbox(
@@ -327,7 +331,7 @@ def render() -> None:
         ss.skipped.append(item.request_id)
         ss.item = None
         return
-    _item_view(item, decision)
+    _item_view(user, item, decision)
     _actions(who, item, decision)
 
 

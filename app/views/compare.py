@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from routelab.app.views.auth import require
 from routelab.app.views.charts import sankey
 from routelab.app.views.context import compare, fingerprint, pick_versions, store
 from routelab.app.views.requests import selectable
@@ -130,6 +131,7 @@ def _attribution(doc: dict[str, Any]) -> None:
 
 def render() -> None:
     """The Compare page."""
+    require("viewer")
     st.title("Compare two versions")
     base, candidate = pick_versions("Version", 2, "compare_versions")
     if base == candidate:

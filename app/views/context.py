@@ -88,19 +88,6 @@ def versions() -> list[str]:
     return [r[0] for r in rows]
 
 
-def annotator() -> str | None:
-    """The signed-in annotator: sidebar sign-in, from the list `routelab app --annotator` gave if any."""
-    names = settings().annotators
-    with st.sidebar:
-        if names:
-            chosen = st.selectbox("Signed in as", ["—", *names], key="annotator_choice")
-            name = None if chosen == "—" else chosen
-        else:
-            typed = st.text_input("Sign in with your name", key="annotator_name")
-            name = typed.strip() or None
-    return name
-
-
 def pick_versions(label: str, count: int, key: str) -> list[str]:
     """`count` versions chosen by the user (defaults: the latest ones), or a note and a stop without them."""
     known = versions()

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from routelab.app.views.auth import require
 from routelab.app.views.charts import timeline
 from routelab.app.views.context import drift, fingerprint, pick_versions, store
 from routelab.app.views.requests import selectable, show_requests
@@ -98,6 +99,7 @@ def _alarms(doc: dict[str, Any]) -> None:
 
 def render() -> None:
     """The Drift page."""
+    require("viewer")
     st.title("Drift and silent routing failures")
     (ref,) = pick_versions("Version", 1, "drift_version")
     by = st.segmented_control("Periods", ("week", "day"), default="week", key="drift_by") or "week"

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from routelab.app.views.auth import require
 from routelab.app.views.context import fingerprint, store
 
 
@@ -33,6 +34,7 @@ def points(group: dict[str, Any]) -> pd.DataFrame:
 
 def render() -> None:
     """The Frontier page."""
+    require("viewer")
     import plotly.express as px
 
     from routelab.datasets.errors import DatasetError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from routelab.app.views.auth import require
 from routelab.app.views.context import store
 
 COVERAGE_FIELDS = ("workflow", "task", "team", "region", "data_class")
@@ -130,6 +131,7 @@ def _agreement() -> None:
 
 def render() -> None:
     """The Overview page."""
+    require("viewer")
     st.title("Overview")
     _traffic()
     _versions()

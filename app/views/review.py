@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from routelab.app.views.context import annotator, store
+from routelab.app.views.auth import User, allowed, require, reveal
+from routelab.app.views.context import store
 from routelab.app.views.form import correction_form
 from routelab.app.views.requests import show_prompt
 
@@ -48,7 +49,7 @@ def _side_by_side(request_id: str, router: str) -> None:
                 st.text(row.note)
 
 
-def _adjudicate(reviewer: str, request_id: str, router: str, decision: dict[str, Any]) -> None:
+def _adjudicate(user: User, request_id: str, router: str, decision: dict[str, Any]) -> None:
     from routelab.datasets.annotations import Judgement, record
 
     st.subheader("Adjudicate")
@@ -58,6 +59,9 @@ def _adjudicate(reviewer: str, request_id: str, router: str, decision: dict[str,
     corrected = correction_form(decision, key="review") if verdict == "incorrect" else None
     note = st.text_input("Note", key="review_note")
     if st.button("Adjudicate", type="primary", key="review_submit", shortcut="Ctrl+Enter"):
+        if not allowed(user, "reviewer"):  # checked again at the write
+            st.error("Adjudicating needs the reviewer role.")
+            return
         if verdict == "incorrect" and not corrected:
             st.error(
                 "An incorrect verdict needs the path it should have been: change at least one component."
@@ -68,7 +72,7 @@ def _adjudicate(reviewer: str, request_id: str, router: str, decision: dict[str,
             Judgement(
                 request_id=request_id,
                 router=router,
-                annotator=reviewer,
+                annotator=user.name,
                 verdict=verdict,
                 corrected=corrected or None,
                 note=note or None,
@@ -82,7 +86,7 @@ def _adjudicate(reviewer: str, request_id: str, router: str, decision: dict[str,
 def render() -> None:
     """The Review page."""
     st.title("Review disagreements")
-    reviewer = annotator()
+    user = require("reviewer")
     items = disagreements()
     st.caption(f"{len(items):,} decision(s) where annotators disagree and no reviewer has adjudicated.")
     if items.empty:
@@ -101,13 +105,10 @@ def render() -> None:
         )
         .fetchone()
     )
-    show_prompt(prompt)
+    show_prompt(prompt, reveal=reveal(user, request_id))
     st.json(json.loads(decision), expanded=False)
     _side_by_side(request_id, router)
-    if reviewer is None:
-        st.info("Sign in (sidebar) to adjudicate.")
-        return
-    _adjudicate(reviewer, request_id, router, json.loads(decision))
+    _adjudicate(user, request_id, router, json.loads(decision))
 
 
 if __name__ == "__main__":

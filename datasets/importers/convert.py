@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from routelab.datasets.importers.readers import DEEP_JSON
 from routelab.datasets.importers.source import Source
 from routelab.router_core.request import MAX_TOKENS, attr_text
 
@@ -165,6 +166,8 @@ def json_of(kind: type, value: Any) -> Any:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise ValueError(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+        except RecursionError:  # json's parser recurses once per level of [ or {
+            raise ValueError(DEEP_JSON) from None
     if not isinstance(value, kind):
         name = "object" if kind is dict else "list"
         raise ValueError(f"expected a JSON {name}, got {shown(value)}")

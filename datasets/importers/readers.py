@@ -30,6 +30,8 @@ _SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "c
 
 
 _ARRAY_HINT = "; give one JSON object per line (JSON Lines), not a JSON array"
+#: The problem of a JSON value nested deeper than Python's parser goes (about 1,000 levels).
+DEEP_JSON = "JSON nested too deeply (Python's parser stops at about 1,000 levels); flatten the value"
 
 
 @dataclass
@@ -139,6 +141,52 @@ def _check_sizes(table: RawTable) -> None:
                 )
 
 
+def _check_column_names(name: str, table: RawTable, kind: str) -> None:
+    """Refuse a column name over `MAX_FIELD_BYTES`: it would become an attr key, past the field limit."""
+    for pos, column in enumerate(table.columns):
+        size = len(column.encode("utf-8", errors="surrogatepass"))
+        if size <= MAX_FIELD_BYTES:
+            continue
+        where = name
+        if kind == "csv":
+            where = f"{name}:1"  # the header
+        elif kind == "jsonl":  # the first row that gives the key a value
+            given = table.frame.iloc[:, pos].notna().to_numpy()
+            where = f"{name}:{int(table.lines[given.argmax()])}"
+        raise ImportFileError(
+            where,
+            None,
+            f"column name {shown_name(column)} is {size:,} bytes; the limit is {MAX_FIELD_BYTES:,} bytes",
+        )
+
+
+def shown_name(column: str, limit: int = 40) -> str:
+    """A column name for an error message, shortened."""
+    text = repr(column)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_surrogates(where: str, row: dict[str, Any]) -> None:
+    """Refuse a key or value holding a lone surrogate (a `\\ud800`-style escape without its pair)."""
+    for key, value in row.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if not (_encodable(key) and _encodable(text)):
+            field = key if _encodable(key) else None
+            raise ImportFileError(
+                where,
+                field,
+                "a \\uD800-\\uDFFF escape without its pair (a lone surrogate) is not text; fix the escape",
+            )
+
+
 def _read_jsonl(name: str, text: str, progress: bool) -> RawTable:
     records: list[dict[str, Any]] = []
     lines: list[int] = []
@@ -158,11 +206,15 @@ def _read_jsonl(name: str, text: str, progress: bool) -> RawTable:
             raise ImportFileError(
                 f"{name}:{number}", None, f"invalid JSON at column {exc.colno}: {exc.msg}{hint}"
             ) from None
+        except RecursionError:  # json's parser recurses once per level of [ or {
+            raise ImportFileError(f"{name}:{number}", None, DEEP_JSON) from None
         if not isinstance(value, dict):
             hint = _ARRAY_HINT if isinstance(value, list) else ""
             raise ImportFileError(
                 f"{name}:{number}", None, f"expected a JSON object, got {type(value).__name__}{hint}"
             )
+        if "\\u" in stripped:  # only escapes can make a lone surrogate, which no UTF-8 store can hold
+            _check_surrogates(f"{name}:{number}", value)
         records.append(value)
         lines.append(number)
     bar.close()
@@ -257,5 +309,6 @@ def read_table(path: Path, data: bytes, progress: bool = False, name: str | None
     if len(table.frame) == 0:
         what = "has a header but no rows" if table.columns else "is empty"
         raise ImportFileError(shown, None, f"no rows: the file {what}")
+    _check_column_names(shown, table, kind)
     _check_sizes(table)
     return table

@@ -22,7 +22,7 @@ def test_new_store_is_at_the_latest_schema(store: Store) -> None:
     assert schema_version(store.con) == migrations()[-1].number >= 3
 
 
-@pytest.mark.parametrize("start", [1, 2, 3], ids=["from-v1", "from-v2", "from-v3"])
+@pytest.mark.parametrize("start", [1, 2, 3, 4], ids=["from-v1", "from-v2", "from-v3", "from-v4"])
 def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, start: int) -> None:
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
@@ -42,7 +42,10 @@ def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, sta
         assert store.scalar("SELECT annotation_id FROM annotations_current") == "a1"
         # migration 3 adds the annotation queue's (empty) leases
         assert store.scalar("SELECT count(*) FROM annotation_leases") == 0
-        assert [m.number for m in migrations()][:4] == [1, 2, 3, 4]
+        # migration 5 adds the (empty) collection runs and their call ledger
+        assert store.scalar("SELECT count(*) FROM collection_runs") == 0
+        assert store.scalar("SELECT count(*) FROM collection_calls") == 0
+        assert [m.number for m in migrations()][:5] == [1, 2, 3, 4, 5]
 
 
 def test_an_adjudication_does_not_hide_the_reviewers_own_judgement(store: Store) -> None:

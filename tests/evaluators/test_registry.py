@@ -13,11 +13,13 @@ from routelab.evaluators.accuracy import evaluate_version
 from routelab.evaluators.agreement import agreement
 from routelab.evaluators.attribution import attribute_flips
 from routelab.evaluators.compare import compare_versions
+from routelab.evaluators.compliance import compliance
 from routelab.evaluators.drift import detect_drift, detect_version_drift
 from routelab.evaluators.errors import DuplicateEvaluatorError, EvaluatorError, UnknownEvaluatorError
 from routelab.evaluators.frontier import frontier
 from routelab.evaluators.gate import evaluate_gate
 from routelab.evaluators.offpolicy import off_policy
+from routelab.evaluators.ops import operations
 from routelab.evaluators.route_shares import route_share_shift
 from routelab.evaluators.threshold import sweep_metrics
 from routelab.evaluators.timeline import timeline
@@ -35,6 +37,8 @@ BUILTINS = {
     "frontier": frontier,
     "threshold": sweep_metrics,
     "ope": off_policy,
+    "compliance": compliance,
+    "ops": operations,
 }
 
 
@@ -93,8 +97,9 @@ def test_unknown_name_lists_the_known_ones() -> None:
     assert info.value.name == "acuracy"
     assert set(BUILTINS) <= set(info.value.known)
     assert (
-        "known evaluators: accuracy, agreement, attribution, compare, drift, drift-versions, frontier, "
-        "gate, ope, route-shares, threshold" in str(info.value)
+        "known evaluators: accuracy, agreement, attribution, compare, compliance, drift, drift-versions, "
+        "frontier, "
+        "gate, ope, ops, route-shares, threshold" in str(info.value)
     )
 
 
