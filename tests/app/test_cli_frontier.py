@@ -19,7 +19,8 @@ from routelab.datasets.workspace import build_demo
 from routelab.evaluators.threshold import threshold_curve
 from routelab.router_core.pricing import ModelPrice, PriceTable
 
-from ..evaluators.test_routellm_published import REFERENCE, STRONG, WEAK, contaminated, shared
+from ..evaluators.test_routellm_published import REFERENCE, STRONG, WEAK, contaminated
+from ..public_data import shared
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:

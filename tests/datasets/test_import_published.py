@@ -6,9 +6,7 @@ in CI (`CI=true`) they fail instead.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,28 +14,9 @@ import pytest
 from routelab.datasets.importers import import_file
 from routelab.datasets.store import Store, open_store
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..public_data import shared
+
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
-
-
-def shared(*parts: str) -> Path:
-    """A file under ../shared/data; skip (fail in CI) when the folder is absent."""
-    if not DATA.is_dir():
-        message = f"public test data not found at {DATA.resolve()} (see ../shared/data/README.md)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return DATA.joinpath(*parts)
-
-
-def test_missing_data_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setitem(globals(), "DATA", tmp_path / "absent")
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="public test data not found"):
-        shared("routellm")
-    monkeypatch.delenv("CI")
-    with pytest.raises(pytest.skip.Exception, match="public test data not found"):
-        shared("routellm")
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,7 @@ they fail.
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,18 +22,9 @@ from routelab.evaluators.threshold import (
     threshold_curve,
 )
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..public_data import shared
+
 STRONG, WEAK = "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"
-
-
-def shared(*parts: str) -> Path:
-    """A file under ../shared/data; skip (fail in CI) when the folder is absent (as test_import_published)."""
-    if not DATA.is_dir():
-        message = f"public test data not found at {DATA.resolve()} (see ../shared/data/README.md)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return DATA.joinpath(*parts)
 
 
 @dataclass(frozen=True)
@@ -171,13 +160,3 @@ def test_commercial_routers_mt_bench_means() -> None:
     assert (rows["score"] == -1).sum() == 1
     means = rows[rows["score"] != -1].groupby("model")["score"].mean()
     assert means.to_dict() == pytest.approx({"martian": 8.3125, "unify": 8.757862}, abs=5e-7)
-
-
-def test_missing_data_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setitem(globals(), "DATA", tmp_path / "absent")
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="public test data not found"):
-        shared("routellm")
-    monkeypatch.delenv("CI")
-    with pytest.raises(pytest.skip.Exception, match="public test data not found"):
-        shared("routellm")

@@ -12,9 +12,6 @@ models, and the gpt-3.5-only row bills about twice the tokens. So no row of thos
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,31 +19,12 @@ import pytest
 from routelab.evaluators.frontier import frontier
 from routelab.evaluators.frontier_types import FrontierResult
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..public_data import shared
+
 GPT4 = "gpt-4-1106-preview"
 COST = "|total_cost"
 NONE = "no_model_correct"
 PUBLISHED = [("arc-challenge", 95.4, 7.528), ("mbpp", 68.6, 4.004), ("winogrande", 85.9, 4.473)]
-
-
-def shared(*parts: str) -> Path:
-    """A file under ../shared/data; skip (fail in CI) when the folder is absent."""
-    if not DATA.is_dir():
-        message = f"public test data not found at {DATA.resolve()} (see ../shared/data/README.md)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return DATA.joinpath(*parts)
-
-
-def test_missing_data_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setitem(globals(), "DATA", tmp_path / "absent")
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="public test data not found"):
-        shared("routerbench_subset")
-    monkeypatch.delenv("CI")
-    with pytest.raises(pytest.skip.Exception, match="public test data not found"):
-        shared("routerbench_subset")
 
 
 @pytest.fixture(scope="module")
