@@ -66,7 +66,7 @@ def print_json(data: Any) -> None:
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
     try:
         text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a `\\ud800` escape in the input: escape it in JSON
+    except UnicodeEncodeError:  # a lone surrogate (a `\ud800` escape in the input): escape it in JSON
         text = json.dumps(data, indent=2, ensure_ascii=True, default=str)
     print(text)
 

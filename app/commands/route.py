@@ -30,8 +30,16 @@ def _load_request(value: str) -> Any:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CliError(f"{where}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError:  # json's parser recurses once per level of [ or {
+        raise CliError(
+            f"{where}: JSON nested too deeply (Python's parser stops at about 1,000 levels)"
+        ) from None
     if not isinstance(data, dict):
         raise CliError(f"{where}: a request is a JSON object")
+    try:  # a `\ud800` escape without its pair is no text: the regex engine could not read it
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise CliError(f"{where}: a \\uD800-\\uDFFF escape without its pair is not text; fix it") from None
     data.setdefault("request_id", "cli")
     try:
         return Request.model_validate(data)

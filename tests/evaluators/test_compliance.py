@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routelab.evaluators import compliance as compliance_module
+from routelab.evaluators import compliance_flags
 from routelab.evaluators.compliance import compare_compliance, compliance, flag_breaches
 from routelab.evaluators.compliance_types import ComplianceRules
 from routelab.evaluators.errors import EvaluatorError, UnknownOptionError
@@ -220,13 +220,13 @@ def test_without_prompt_or_pii_column_pii_is_not_checked_and_a_warning_says_so()
 
 def test_each_distinct_prompt_is_scanned_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = compliance_module.has_pii
+    real = compliance_flags.has_pii
 
     def counting(text: str | None, pii_type: PiiType) -> bool:
         calls.append(str(text))
         return real(text, pii_type)
 
-    monkeypatch.setattr(compliance_module, "has_pii", counting)
+    monkeypatch.setattr(compliance_flags, "has_pii", counting)
     decisions, requests = frames([({"prompt": EMAIL}, {})] * 50 + [({}, {})] * 50)
     flags = flag_breaches(decisions, requests, MODELS)
     assert int(flags.frame["sensitive"].sum()) == 50

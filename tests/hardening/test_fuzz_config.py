@@ -227,3 +227,20 @@ def test_router_add_of_a_refused_file_leaves_the_store_unchanged(
         assert "Traceback" not in run.err
         assert str(file) in run.err
     assert fingerprint(db) == before
+
+
+@pytest.mark.parametrize(
+    "request_json",
+    ['{"prompt": ' + "[" * DEEP + "]" * DEEP + "}", '{"prompt": "a\\ud800"}', "[" * DEEP + "]" * DEEP],
+    ids=["deep-field", "lone-surrogate", "deep-whole"],
+)
+def test_route_request_files_under_bad_input(
+    capsys: pytest.CaptureFixture[str], write: Callable[[bytes], Path], tmp_path: Path, request_json: str
+) -> None:
+    config = write(dump(CONFIG))
+    request = tmp_path / "request.json"
+    request.write_text(request_json)
+    run = run_cli(capsys, "route", "--config", str(config), "--request", str(request))
+    assert run.code == 2, run.err
+    assert run.err.startswith(f"routelab: error: {request}")
+    assert "Traceback" not in run.err
