@@ -23,7 +23,7 @@ THREADS, WRITES = 8, 500
 REF = "acme-gateway@1"
 
 
-@pytest.mark.slow  # ~75 s idle: the queue serialises its picks, ~18 ms each (deselect with -m "not slow")
+@pytest.mark.slow  # 2-2.5 min on 2 cores: the queue serialises its picks (deselect with -m "not slow")
 def test_eight_threads_times_500_annotation_writes_lose_nothing(template_db: Path, tmp_path: Path) -> None:
     path = tmp_path / "busy.duckdb"
     shutil.copy(template_db, path)
