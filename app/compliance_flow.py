@@ -93,16 +93,19 @@ def compliance_stored(
     pii: PiiEngine = "sql",
     rules: Any = None,
     save: bool = True,
+    requests: Any = None,
 ) -> dict[str, Any]:
     """The compliance result of each version (`routelab compliance --json`): ``{"versions": [...]}``.
 
-    Each result is saved in `eval_results` (kind ``compliance``) when `save`.
+    Each result is saved in `eval_results` (kind ``compliance``) when `save`. `requests` is
+    `compliance_requests`' frame when the caller has it already (the PII scan is the costly part).
     """
     from routelab.datasets import queries, results
     from routelab.evaluators.compliance import DEFAULT_RULES, compliance
 
     rules = rules or DEFAULT_RULES
-    requests = compliance_requests(store, pii=pii, rules=rules, slices=slices)
+    if requests is None:
+        requests = compliance_requests(store, pii=pii, rules=rules, slices=slices)
     documents = []
     for ref in refs:
         result = compliance(

@@ -142,13 +142,21 @@ def report_bundle(
     at: datetime,
 ) -> dict[str, Any]:
     """Everything the report of `base` → `candidate` shows (module docstring); nothing is saved."""
-    from routelab.app.compliance_flow import compliance_stored
+    from routelab.app.compliance_flow import compliance_requests, compliance_stored
     from routelab.app.frontier_flow import frontier_stored
     from routelab.app.workflows import compare_stored_versions, drift_stored_version, evaluate_stored_version
     from routelab.datasets.errors import DatasetError
 
+    scanned = compliance_requests(store)  # the PII scan of every prompt: once for compare, drift, compliance
     compare = compare_stored_versions(
-        store, base, candidate, by=["workflow"], conditions=conditions, seed=seed, save=False
+        store,
+        base,
+        candidate,
+        by=["workflow"],
+        conditions=conditions,
+        seed=seed,
+        save=False,
+        compliance_requests=scanned,
     )
     accuracy = {
         side: evaluate_stored_version(store, ref, by=["workflow"], save=False).model_dump(mode="json")
@@ -159,12 +167,14 @@ def report_bundle(
     except DatasetError:
         frontier = None  # no full-information outcomes: the report says so
     broken = compare["flips"]["buckets"].get("broken", {}).get("examples", [])[:REGRESSIONS]
-    base_compliance, cand_compliance = compliance_stored(store, [base, candidate], save=False)["versions"]
+    base_compliance, cand_compliance = compliance_stored(
+        store, [base, candidate], save=False, requests=scanned
+    )["versions"]
     return {
         "meta": _meta(store, base, candidate, seed, at),
         "compare": compare,
         "accuracy": accuracy,
-        "drift": _trimmed(drift_stored_version(store, candidate, save=False)),
+        "drift": _trimmed(drift_stored_version(store, candidate, save=False, compliance_requests=scanned)),
         "frontier": frontier,
         "policy": _policy(store, [base, candidate]),
         "regressions": _regressions(store, base, candidate, broken),

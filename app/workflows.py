@@ -60,10 +60,13 @@ def compare_stored_versions(
     conditions: Sequence[Any] = (),
     seed: int = 0,
     save: bool = True,
+    compliance_requests: Any = None,
 ) -> dict[str, Any]:
     """Compare two replayed versions on the same requests, attribute the flips, and apply a release gate.
 
-    Returns the JSON document `routelab compare --json` prints: keys `baseline`, `candidate`, `n`, `accuracy`,
+    `compliance_requests` (`compliance_flow.compliance_requests`, which scans every prompt for PII) may be
+    passed by a caller that already has it, so the scan runs once. Returns the JSON document
+    `routelab compare --json` prints: keys `baseline`, `candidate`, `n`, `accuracy`,
     `cost`, `latency`, `flips`, `slices`, `attribution`, `compliance` (both versions' privacy and residency
     breach totals and the paired change, `app.compliance_flow`; gate paths such as
     `compliance.candidate.privacy.count`) and `gate`.
@@ -96,7 +99,7 @@ def compare_stored_versions(
     )
     document: dict[str, Any] = comparison.model_dump(mode="json")
     document["attribution"] = attribution.model_dump(mode="json")
-    document["compliance"] = compare_compliance_stored(store, base, candidate)
+    document["compliance"] = compare_compliance_stored(store, base, candidate, requests=compliance_requests)
     gate = evaluate_gate(document, list(conditions))
     document["gate"] = gate.model_dump(mode="json")
     if save:
@@ -175,6 +178,7 @@ def drift_stored_version(
     min_change: float = 0.1,
     fdr: float = 0.05,
     save: bool = True,
+    compliance_requests: Any = None,
 ) -> dict[str, Any]:
     """Drift of a replayed version over time, its silent failures and its timeline (`evaluators.drift`).
 
@@ -211,7 +215,9 @@ def drift_stored_version(
     )
     document: dict[str, Any] = result.model_dump(mode="json")
     document["timeline"] = timeline(frame, period=by).model_dump(mode="json")  # type: ignore[arg-type]
-    document["compliance_timeline"] = compliance_timeline_stored(store, ref, by=by)
+    document["compliance_timeline"] = compliance_timeline_stored(
+        store, ref, by=by, requests=compliance_requests
+    )
     if save:
         params = {**result.params.model_dump(mode="json"), **results.run_stamp(store, [ref])}
         results.save(store, "drift", [ref], params, document)

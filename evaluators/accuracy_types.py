@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from routelab.evaluators.estimates import Estimate
+from routelab.evaluators.frames import MISSING_TEXT
 
 if TYPE_CHECKING:
     pass  # type: ignore[import-untyped,unused-ignore]  # no pandas-stubs in the dev lock yet
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 COMPONENTS = ("model", "tier", "retrieval", "cache", "escalation", "action")
 PATH_COLUMNS = ("model", "tier", "retrieval", "context_tokens", "cache", "escalation", "action")
 DECISION_COLUMNS = ("request_id", *PATH_COLUMNS, "est_cost_usd", "est_latency_ms")
-MISSING = "(missing)"
+MISSING = MISSING_TEXT
 CostBasis = Literal["outcomes", "price_ratio"]
 
 

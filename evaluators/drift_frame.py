@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from routelab.evaluators.accuracy_types import MISSING, PATH_COLUMNS
+from routelab.evaluators.accuracy_types import PATH_COLUMNS
 from routelab.evaluators.errors import EvaluatorError
 from routelab.evaluators.frames import require_columns, require_unique
 from routelab.evaluators.gold import GoldLabels
@@ -164,24 +164,3 @@ def build_drift_frame(
                 else np.nan
             )
     return frame.sort_values("request_id", kind="stable", ignore_index=True)
-
-
-def slice_key(frame: pd.DataFrame, field: str) -> pd.Series:
-    """The slice value of every row: the field as text, `a*b` crossing two fields as ``A × B``.
-
-    A missing value reads ``(missing)``.
-
-    Raises:
-        EvaluatorError: a field the frame does not have, naming the ones it has.
-    """
-    parts = field.split("*")
-    missing = [p for p in parts if p not in frame.columns]
-    if missing:
-        raise EvaluatorError(
-            f"slice {field!r}: no field {', '.join(missing)}; known: {', '.join(map(str, frame.columns))}"
-        )
-    texts = [frame[p].astype(object).where(frame[p].notna(), MISSING).astype(str) for p in parts]
-    key = texts[0]
-    for t in texts[1:]:
-        key = key + " × " + t
-    return key

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
-from routelab.evaluators.drift_frame import slice_key
 from routelab.evaluators.drift_stats import (
     DriftThresholds,
     chi_square,
@@ -30,6 +29,7 @@ from routelab.evaluators.drift_types import (
     RouteMixDrift,
     ShareMove,
 )
+from routelab.evaluators.frames import slice_key
 from routelab.evaluators.intervals import wilson
 from routelab.evaluators.quantiles import quantile
 from routelab.evaluators.rank_tests import benjamini_hochberg

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]  # no pandas-stubs in the dev lock yet
 
 
+#: A slice field `a*b` crosses two fields; its values read ``A × B``; a missing value reads `(missing)`.
+CROSS, CROSS_JOIN, MISSING_TEXT = "*", " × ", "(missing)"
+
+
 class FrameError(EvaluatorError):
     """An input frame lacks a column, repeats a key or holds a value the evaluator cannot read."""
 
@@ -61,3 +65,24 @@ def iso_week(ts: pd.Series) -> pd.Series:
     cal = stamps.dt.isocalendar()
     labels = cal["year"].astype("string") + "-W" + cal["week"].astype("string").str.zfill(2)
     return labels.astype(object).where(stamps.notna(), None)
+
+
+def slice_key(frame: pd.DataFrame, field: str) -> pd.Series:
+    """The slice value of every row: the field as text, `a*b` crossing two fields as ``A × B``.
+
+    A missing value reads ``(missing)``.
+
+    Raises:
+        FrameError: a field the frame does not have, naming the ones it has.
+    """
+    parts = field.split(CROSS)
+    missing = [p for p in parts if p not in frame.columns]
+    if missing:
+        raise FrameError(
+            f"slice {field!r}: no field {', '.join(missing)}; known: {', '.join(map(str, frame.columns))}"
+        )
+    texts = [frame[p].astype(object).where(frame[p].notna(), MISSING_TEXT).astype(str) for p in parts]
+    key = texts[0]
+    for t in texts[1:]:
+        key = key + CROSS_JOIN + t
+    return key

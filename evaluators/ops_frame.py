@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from routelab.evaluators.accuracy_types import MISSING
 from routelab.evaluators.arguments import scipy_special
-from routelab.evaluators.drift_frame import slice_key
 from routelab.evaluators.estimates import Estimate
-from routelab.evaluators.frames import FrameError, iso_week, require_columns
+from routelab.evaluators.frames import FrameError, iso_week, require_columns, slice_key
 from routelab.evaluators.ops_fields import NO_PROMPT, error_class, prompt_template, provider_of
 from routelab.evaluators.ops_types import WeekComparison
 

@@ -30,7 +30,7 @@ from routelab.evaluators.accuracy_types import MISSING
 from routelab.evaluators.arguments import check_confidence, check_count
 from routelab.evaluators.errors import EvaluatorError, InvalidProbabilityError, UnknownOptionError
 from routelab.evaluators.estimates import Estimate
-from routelab.evaluators.frames import is_missing, iso_week, require_columns, require_unique
+from routelab.evaluators.frames import CROSS, is_missing, iso_week, require_columns, require_unique, slice_key
 from routelab.evaluators.intervals import _newcombe_paired, mcnemar
 from routelab.evaluators.rank_tests import benjamini_hochberg
 from routelab.evaluators.registry import evaluator
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 COMPONENTS = ("model", "tier", "retrieval", "cache", "escalation", "action")
 NONE = "none"
-CROSS, CROSS_JOIN = "*", " × "
 METHOD = "newcombe-paired-score"  # the name `paired_accuracy_delta` records for the same interval
 METHOD_NOTE = (
     "Shares over the requests both versions decided, delta = candidate − base with Newcombe's paired score "
@@ -167,8 +166,7 @@ def _slice_keys(ids: pd.Series, requests: pd.DataFrame | None, by: Sequence[str]
     if "week" in used:
         fields["week"] = iso_week(fields["ts"])
     keys = ids.to_frame().merge(fields, on="request_id", how="left", validate="one_to_one")
-    text = keys[used].map(lambda v: MISSING if is_missing(v) else str(v)).set_axis(ids.index)
-    return pd.DataFrame({f: text[parts[f]].agg(CROSS_JOIN.join, axis=1) for f in by}, index=ids.index)
+    return pd.DataFrame({f: slice_key(keys, f).set_axis(ids.index) for f in by}, index=ids.index)
 
 
 class _Cell(NamedTuple):

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from routelab.evaluators.arguments import scipy_stats
-from routelab.evaluators.drift_frame import slice_key
 from routelab.evaluators.drift_stats import chi_square, two_proportion_z, welch
 from routelab.evaluators.drift_types import Alarm, AlarmSettings, HarmEvidence, ShareMove
+from routelab.evaluators.frames import slice_key
 from routelab.evaluators.rank_tests import benjamini_hochberg
 
 if TYPE_CHECKING:

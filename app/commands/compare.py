@@ -11,7 +11,8 @@ from typing import Any
 from routelab.app.commands.common import CliError, add_db, add_json, open_store, print_json, read_file
 
 
-def _conditions(args: argparse.Namespace) -> list[Any]:
+def gate_conditions(args: argparse.Namespace) -> list[Any]:
+    """The gate conditions of `--gate FILE` and `--fail-if EXPR` (compare and report share them)."""
     from routelab.evaluators.gate import parse_gate_spec
 
     conditions: list[Any] = list(args.fail_if or [])
@@ -99,7 +100,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from routelab.app.workflows import compare_stored_versions
     from routelab.evaluators.errors import EvaluatorError
 
-    conditions = _conditions(args)
+    conditions = gate_conditions(args)
     with open_store(args.db) as store:
         try:
             doc = compare_stored_versions(

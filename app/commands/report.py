@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from routelab.app.commands.common import CliError, add_db, open_store
-from routelab.app.commands.compare import _conditions
+from routelab.app.commands.compare import gate_conditions
 
 FORMATS = ("html", "pdf", "md")
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -55,7 +55,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from routelab.reports.formatting import plain
     from routelab.reports.verdict import decide
 
-    conditions = _conditions(args)
+    conditions = gate_conditions(args)
     out = Path(args.out) if args.out else default_out(args.base, args.candidate, args.format)
     with open_store(args.db, read_only=True) as store:
         try:

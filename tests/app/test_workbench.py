@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from routelab.app.views.context import ENV_ANNOTATORS, ENV_DB
 from routelab.datasets.annotations import Judgement, record
 from routelab.datasets.store import open_store
 from routelab.datasets.workspace import build_demo
 
-WORKBENCH = Path(__file__).resolve().parents[2] / "app" / "workbench.py"
-TIMEOUT = 120  # seconds per script run: the drift view measures every week on a cold cache
+from ..workbench_app import assert_clean as _ok
+from ..workbench_app import workbench
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +28,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def app(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
     """A fresh AppTest of the workbench on the demo store, signed-in list alice and bob."""
-    monkeypatch.setenv(ENV_DB, db)
-    monkeypatch.setenv(ENV_ANNOTATORS, "alice,bob")
-    at = AppTest.from_file(str(WORKBENCH), default_timeout=TIMEOUT)
-    yield at
-    # the cached store connection is process-wide: close it so the next fixture (or test) can open the file
-    from routelab.app.views import context
-
-    context._open.clear()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    with workbench(db, monkeypatch, "alice,bob") as at:
+        yield at
 
 
 def test_overview_shows_traffic_versions_and_coverage(app: AppTest) -> None:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from routelab.app.views.context import ENV_ANNOTATORS, ENV_DB
 from routelab.datasets import access
 from routelab.datasets.store import open_store
 from routelab.datasets.workspace import build_demo
 
-WORKBENCH = Path(__file__).resolve().parents[2] / "app" / "workbench.py"
+from ..workbench_app import workbench
+
 USERS = {"vika": "viewer", "ann": "annotator", "rita": "reviewer", "ada": "admin"}
 PASSWORD = "long enough password"
 
@@ -30,12 +29,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def app(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
-    monkeypatch.setenv(ENV_DB, db)
-    monkeypatch.delenv(ENV_ANNOTATORS, raising=False)
-    yield AppTest.from_file(str(WORKBENCH), default_timeout=120)
-    from routelab.app.views import context
-
-    context._open.clear()
+    with workbench(db, monkeypatch) as at:
+        yield at
 
 
 def sign_in(app: AppTest, name: str, password: str = PASSWORD) -> None:

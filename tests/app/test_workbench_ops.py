@@ -4,16 +4,16 @@ exception, with the tables the CLI exports, and a selected row shows the request
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from routelab.app.views.context import ENV_ANNOTATORS, ENV_DB
 from routelab.datasets import demo
 from routelab.datasets.store import open_store
 
-WORKBENCH = Path(__file__).resolve().parents[2] / "app" / "workbench.py"
+from ..workbench_app import assert_clean as _ok
+from ..workbench_app import workbench
+
 TIMEOUT = 120  # seconds per script run: the first run imports scipy and reads the whole window
 
 
@@ -27,18 +27,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def app(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
-    monkeypatch.setenv(ENV_DB, db)
-    monkeypatch.setenv(ENV_ANNOTATORS, "alice")
-    at = AppTest.from_file(str(WORKBENCH), default_timeout=TIMEOUT)
-    yield at
-    from routelab.app.views import context
-
-    context._open.clear()
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    with workbench(db, monkeypatch, "alice", timeout=TIMEOUT) as at:
+        yield at
 
 
 def _frames(at: AppTest) -> list[set[str]]:

@@ -17,10 +17,9 @@ from routelab.datasets.errors import ImportFileError
 from routelab.datasets.importers import import_file
 from routelab.datasets.store import Store, open_store
 
+from ..format_rows import QUESTIONS, chat_rows, routerbench_rows, spend_rows
+
 BIG = "x" * (10 * 1024 * 1024)
-QUESTIONS = [
-    {"question_id": q, "category": "writing", "turns": [f"Q{q} turn 1", f"Q{q} turn 2"]} for q in (1, 2, 3)
-]
 
 
 @dataclass(frozen=True)
@@ -39,32 +38,6 @@ class Spec:
     big: str
     """A field to blow up to 10 MB."""
     options: dict[str, str] = field(default_factory=dict)
-
-
-def _routerbench() -> list[dict[str, Any]]:
-    return [
-        {"sample_id": f"s{i}", "prompt": f"p{i}", "eval_name": "mbpp", "m1": 1.0, "m1|total_cost": 0.01,
-         "m2": 0.0, "m2|total_cost": 0.002, "oracle_model_to_route_to": "m1"}
-        for i in range(3)
-    ]  # fmt: skip
-
-
-def _spend() -> list[dict[str, Any]]:
-    return [
-        {"request_id": f"r{i}", "model": "gpt-4o-mini", "startTime": "2025-03-03T09:00:00Z",
-         "endTime": "2025-03-03T09:00:01.5Z", "spend": 0.0001, "cache_hit": "False",
-         "messages": [{"role": "user", "content": f"hi {i}"}], "metadata": {"user_api_key_team_alias": "t"}}
-        for i in range(3)
-    ]  # fmt: skip
-
-
-def _chat() -> list[dict[str, Any]]:
-    return [
-        {"id": f"c{i}", "created": 1740993242 + i, "model": "gpt-4o-mini",
-         "messages": [{"role": "user", "content": f"hi {i}"}],
-         "usage": {"prompt_tokens": 3, "completion_tokens": 5}}
-        for i in range(3)
-    ]  # fmt: skip
 
 
 SPECS = [
@@ -100,7 +73,7 @@ SPECS = [
     Spec(
         "routerbench",
         "bench.csv",
-        _routerbench,
+        routerbench_rows,
         ("m1", "abc", "expected a number"),
         "eval_name",
         None,
@@ -130,7 +103,7 @@ SPECS = [
     Spec(
         "litellm-spend",
         "spend.jsonl",
-        _spend,
+        spend_rows,
         ("spend", "abc", "expected a number"),
         "startTime",
         "request_id",
@@ -139,7 +112,7 @@ SPECS = [
     Spec(
         "openai-chat",
         "chat.jsonl",
-        _chat,
+        chat_rows,
         ("created", "yesterday", "expected a number"),
         "messages",
         "id",

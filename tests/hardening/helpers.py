@@ -15,6 +15,8 @@ import pytest
 from routelab.app.cli import main
 from routelab.datasets.store import open_store
 
+from ..format_rows import QUESTIONS, chat_rows, routerbench_rows, spend_rows
+
 #: Strings an attacker or a broken exporter may put in any field.
 HOSTILE = [
     '"',
@@ -111,10 +113,6 @@ def fingerprint(path: Path) -> dict[str, tuple[int, str]]:
 
 # --- the import formats -------------------------------------------------------------------------------------
 
-QUESTIONS = [
-    {"question_id": q, "category": "writing", "turns": [f"Q{q} turn 1", f"Q{q} turn 2"]} for q in (1, 2, 3)
-]
-
 
 @dataclass(frozen=True)
 class FormatCase:
@@ -143,32 +141,6 @@ class FormatCase:
                 value = str(questions)
             args += ["--option", f"{key}={value}"]
         return args
-
-
-def _routerbench() -> list[dict[str, Any]]:
-    return [
-        {"sample_id": f"s{i}", "prompt": f"p{i}", "eval_name": "mbpp", "m1": 1.0, "m1|total_cost": 0.01,
-         "m2": 0.0, "m2|total_cost": 0.002, "oracle_model_to_route_to": "m1"}
-        for i in range(3)
-    ]  # fmt: skip
-
-
-def _spend() -> list[dict[str, Any]]:
-    return [
-        {"request_id": f"r{i}", "model": "gpt-4o-mini", "startTime": "2025-03-03T09:00:00Z",
-         "endTime": "2025-03-03T09:00:01.5Z", "spend": 0.0001, "cache_hit": "False",
-         "messages": [{"role": "user", "content": f"hi {i}"}], "metadata": {"user_api_key_team_alias": "t"}}
-        for i in range(3)
-    ]  # fmt: skip
-
-
-def _chat() -> list[dict[str, Any]]:
-    return [
-        {"id": f"c{i}", "created": 1740993242 + i, "model": "gpt-4o-mini",
-         "messages": [{"role": "user", "content": f"hi {i}"}],
-         "usage": {"prompt_tokens": 3, "completion_tokens": 5}}
-        for i in range(3)
-    ]  # fmt: skip
 
 
 def _requests() -> list[dict[str, Any]]:
@@ -200,7 +172,7 @@ FORMATS = [
         ],
         "path",
     ),
-    FormatCase("routerbench", "bench.csv", _routerbench),
+    FormatCase("routerbench", "bench.csv", routerbench_rows),
     FormatCase(
         "routellm",
         "mmlu_responses.csv",
@@ -214,8 +186,8 @@ FORMATS = [
         lambda: [{"question_id": q, "model": "m1", "turn": 1, "score": 8.0} for q in (1, 2, 3)],
         options={"questions": "QUESTIONS"},
     ),
-    FormatCase("litellm-spend", "spend.jsonl", _spend, "messages"),
-    FormatCase("openai-chat", "chat.jsonl", _chat, "messages"),
+    FormatCase("litellm-spend", "spend.jsonl", spend_rows, "messages"),
+    FormatCase("openai-chat", "chat.jsonl", chat_rows, "messages"),
 ]
 
 

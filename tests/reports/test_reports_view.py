@@ -9,19 +9,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from routelab.app.views.context import ENV_DB
-
-WORKBENCH = Path(__file__).resolve().parents[2] / "app" / "workbench.py"
+from ..workbench_app import workbench
 
 
 @pytest.fixture
 def app(report_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
-    monkeypatch.setenv(ENV_DB, str(report_db))
-    at = AppTest.from_file(str(WORKBENCH), default_timeout=180)
-    yield at
-    from routelab.app.views import context
-
-    context._open.clear()  # the cached connection is process-wide: let the next test open the file
+    with workbench(report_db, monkeypatch, timeout=180) as at:
+        yield at
 
 
 def test_generate_offers_the_reports_for_download(app: AppTest) -> None:
