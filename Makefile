@@ -79,15 +79,15 @@ fmt: venv
 	$(BIN)/ruff check --fix .
 
 # ---- locks ----------------------------------------------------------------------------------------
-# dev.lock is resolved first (project + dev extra + build tools); runtime.lock and build.lock are then
+# dev.lock is resolved first (project + dev and ray extras + build tools); runtime.lock and build.lock are then
 # constrained by it, so one package has one version in all three files.
 # uv keeps the pins already in an output file unless LOCK_FLAGS=--upgrade (or --upgrade-package NAME).
 lock: | $(BIN)/python
 	test -x $(BIN)/uv || $(BIN)/python -m pip install -q uv
-	$(UV_COMPILE) pyproject.toml requirements/build.in --extra dev -o requirements/dev.lock
+	$(UV_COMPILE) pyproject.toml requirements/build.in --extra dev --extra ray -o requirements/dev.lock
 	$(UV_COMPILE) pyproject.toml -c requirements/dev.lock -o requirements/runtime.lock
 	$(UV_COMPILE) requirements/build.in -c requirements/dev.lock -o requirements/build.lock
-	$(call lock_header,requirements/dev.lock,pyproject.toml [project].dependencies + [dev] extra + requirements/build.in)
+	$(call lock_header,requirements/dev.lock,pyproject.toml [project].dependencies + [dev] and [ray] extras + requirements/build.in)
 	$(call lock_header,requirements/runtime.lock,pyproject.toml [project].dependencies)
 	$(call lock_header,requirements/build.lock,requirements/build.in (pip + build backend for --no-build-isolation))
 

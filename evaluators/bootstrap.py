@@ -7,7 +7,7 @@ resample the same way. Randomness only from ``numpy.random.default_rng(seed)`` w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from routelab.evaluators.arguments import (
@@ -100,43 +100,45 @@ def _pct_change(cand: NDArray[np.float64], base: NDArray[np.float64]) -> NDArray
     return pct
 
 
-def _bootstrap_rows(
+def _row_stats(
     base: NDArray[np.float64],
     cand: NDArray[np.float64],
-    fn: StatisticFn,
+    fns: Sequence[StatisticFn],
     n_resamples: int,
     rng: np.random.Generator,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Resample requests by index; base and candidate share the indices (that is the pairing)."""
 
     n = base.shape[0]
 
-    def block(rows: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def block(rows: int) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
         idx = rng.integers(0, n, size=(rows, n))
-        return _apply(fn, base[idx]), _apply(fn, cand[idx])
+        b, c = base[idx], cand[idx]
+        return [(_apply(fn, b), _apply(fn, c)) for fn in fns]
 
-    return _in_blocks(n_resamples, n, block)
+    return _in_blocks(n_resamples, n, len(fns), block)
 
 
 def _in_blocks(
     n_resamples: int,
     width: int,
-    block: Callable[[int], tuple[NDArray[np.float64], NDArray[np.float64]]],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    n_stats: int,
+    block: Callable[[int], list[tuple[NDArray[np.float64], NDArray[np.float64]]]],
+) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Run `block(rows)` over consecutive slices of the resamples, `width` values per resample.
 
     Blocks keep memory bounded; consecutive draws continue one random stream, so the draws (and the result)
-    do not depend on the block size.
+    do not depend on the block size. `block` returns (base, candidate) statistics for each of `n_stats`.
     """
     import numpy as np
 
-    stats_base = np.empty(n_resamples)
-    stats_cand = np.empty(n_resamples)
+    out = [(np.empty(n_resamples), np.empty(n_resamples)) for _ in range(n_stats)]
     rows = max(1, _BLOCK_ELEMENTS // width)
     for start in range(0, n_resamples, rows):
         stop = min(start + rows, n_resamples)
-        stats_base[start:stop], stats_cand[start:stop] = block(stop - start)
-    return stats_base, stats_cand
+        for (sb, sc), (b, c) in zip(out, block(stop - start), strict=True):
+            sb[start:stop], sc[start:stop] = b, c
+    return out
 
 
 def _weighted_stat(
@@ -164,17 +166,17 @@ def _weighted_stat(
     return out
 
 
-def _bootstrap_counts(
+def _counted_stats(
     pairs: NDArray[np.float64],
     counts: NDArray[np.int64],
-    name: str,
+    names: Sequence[str],
     n_resamples: int,
     rng: np.random.Generator,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Resample the distinct (base, cand) pairs by multinomial counts.
 
     Drawing n requests with replacement is the same as drawing how many times each distinct pair occurs
-    (multinomial with the pairs' shares), so the resampling distribution is exactly that of `_bootstrap_rows`
+    (multinomial with the pairs' shares), so the resampling distribution is exactly that of `_row_stats`
     at a cost that grows with the number of distinct pairs, not requests. Estimated costs and latencies take
     few distinct values, which makes compare fast at millions of requests.
     """
@@ -182,11 +184,94 @@ def _bootstrap_counts(
     n = int(counts.sum())
     shares = counts / n
 
-    def block(rows: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def block(rows: int) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
         weights = rng.multinomial(n, shares, size=rows)
-        return _weighted_stat(pairs[:, 0], weights, name, n), _weighted_stat(pairs[:, 1], weights, name, n)
+        return [
+            (_weighted_stat(pairs[:, 0], weights, name, n), _weighted_stat(pairs[:, 1], weights, name, n))
+            for name in names
+        ]
 
-    return _in_blocks(n_resamples, len(pairs), block)
+    return _in_blocks(n_resamples, len(pairs), len(names), block)
+
+
+def _bootstrap_set(
+    base: ArrayLike,
+    cand: ArrayLike,
+    specs: Sequence[tuple[StatisticName | StatisticFn, Literal["absolute", "percent"]]],
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> list[BootstrapEstimate | ZeroBaselineError]:
+    """One set of resamples (from `seed`) evaluated for every (statistic, scale) in `specs`.
+
+    Each estimate equals what a separate `_bootstrap` call with the same seed gives: the draws depend only
+    on the samples and the seed, so statistics of the same samples share them instead of drawing again. A
+    percent change with a zero base statistic comes back as its `ZeroBaselineError`, not raised.
+    """
+    import numpy as np
+
+    base_arr, cand_arr = as_sample(base, "base"), as_sample(cand, "cand")
+    check_same_length(base_arr, cand_arr, ("base", "cand"))
+    n_resamples = check_count(n_resamples, "n_resamples", minimum=1)
+    confidence = check_confidence(confidence)
+    seed = check_seed(seed)
+    resolved = [(*_resolve_statistic(statistic), scale) for statistic, scale in specs]
+    n = base_arr.shape[0]
+    named = all(not callable(statistic) for statistic, _ in specs)  # only these have a counted form
+    pairs, counts = (
+        np.unique(np.stack([base_arr, cand_arr], axis=1), axis=0, return_counts=True)
+        if named
+        else (None, None)
+    )
+    counted = pairs is not None and counts is not None and len(pairs) * _COMPRESS_RATIO <= n
+    out: list[BootstrapEstimate | ZeroBaselineError] = [ZeroBaselineError("")] * len(resolved)
+    todo: list[int] = []
+    observed: dict[int, tuple[float, float]] = {}
+    for k, (name, fn, scale) in enumerate(resolved):
+        ob = float(_apply(fn, base_arr[np.newaxis, :])[0])
+        oc = float(_apply(fn, cand_arr[np.newaxis, :])[0])
+        if scale == "percent" and ob == 0 and oc != 0:
+            out[k] = ZeroBaselineError(
+                f"base {name} is 0, so a percent change is undefined; "
+                "compare with paired_bootstrap (absolute)"
+            )
+            continue
+        observed[k] = (ob, oc)
+        todo.append(k)
+    if not todo:
+        return out
+    if counted and pairs is not None and counts is not None:
+        stats = _counted_stats(
+            pairs, counts, [resolved[k][0] for k in todo], n_resamples, np.random.default_rng(seed)
+        )
+    else:
+        stats = _row_stats(
+            base_arr, cand_arr, [resolved[k][1] for k in todo], n_resamples, np.random.default_rng(seed)
+        )
+    alpha = 1 - confidence
+    for k, (stats_base, stats_cand) in zip(todo, stats, strict=True):
+        name, _fn, scale = resolved[k]
+        ob, oc = observed[k]
+        if scale == "percent":
+            value = float(_pct_change(np.array([oc]), np.array([ob]))[0])
+            deltas = _pct_change(stats_cand, stats_base)
+        else:
+            value = oc - ob
+            deltas = stats_cand - stats_base
+        low, high = quantiles_sorted(np.sort(deltas), (alpha / 2, 1 - alpha / 2))
+        out[k] = BootstrapEstimate(
+            value=value,
+            ci_low=low,
+            ci_high=high,
+            n=n,
+            method="bootstrap-percentile",
+            confidence=confidence,
+            statistic=name,
+            scale=scale,
+            n_resamples=n_resamples,
+            seed=seed,
+        )
+    return out
 
 
 def _bootstrap(
@@ -198,53 +283,31 @@ def _bootstrap(
     seed: int,
     scale: Literal["absolute", "percent"],
 ) -> BootstrapEstimate:
-    import numpy as np
+    (result,) = _bootstrap_set(base, cand, [(statistic, scale)], n_resamples, confidence, seed)
+    if isinstance(result, ZeroBaselineError):
+        raise result
+    return result
 
-    base_arr, cand_arr = as_sample(base, "base"), as_sample(cand, "cand")
-    check_same_length(base_arr, cand_arr, ("base", "cand"))
-    n_resamples = check_count(n_resamples, "n_resamples", minimum=1)
-    confidence = check_confidence(confidence)
-    seed = check_seed(seed)
-    name, fn = _resolve_statistic(statistic)
 
-    observed_base = _apply(fn, base_arr[np.newaxis, :])
-    observed_cand = _apply(fn, cand_arr[np.newaxis, :])
-    if scale == "percent" and observed_base[0] == 0 and observed_cand[0] != 0:
-        raise ZeroBaselineError(
-            f"base {name} is 0, so a percent change is undefined; compare with paired_bootstrap (absolute)"
-        )
-    n = base_arr.shape[0]
-    rng = np.random.default_rng(seed)
-    pairs, counts = (
-        np.unique(np.stack([base_arr, cand_arr], axis=1), axis=0, return_counts=True)
-        if not callable(statistic)  # only the named statistics have a counted form
-        else (None, None)
-    )
-    if pairs is not None and counts is not None and len(pairs) * _COMPRESS_RATIO <= n:
-        stats_base, stats_cand = _bootstrap_counts(pairs, counts, name, n_resamples, rng)
-    else:
-        stats_base, stats_cand = _bootstrap_rows(base_arr, cand_arr, fn, n_resamples, rng)
+def paired_bootstrap_set(
+    base: ArrayLike,
+    cand: ArrayLike,
+    specs: Sequence[tuple[StatisticName | StatisticFn, Literal["absolute", "percent"]]],
+    *,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int,
+) -> list[BootstrapEstimate | ZeroBaselineError]:
+    """Several `paired_bootstrap` / `paired_bootstrap_pct` estimates of the same samples, drawn once.
 
-    if scale == "percent":
-        value = float(_pct_change(observed_cand, observed_base)[0])
-        deltas = _pct_change(stats_cand, stats_base)
-    else:
-        value = float(observed_cand[0] - observed_base[0])
-        deltas = stats_cand - stats_base
-    alpha = 1 - confidence
-    low, high = quantiles_sorted(np.sort(deltas), (alpha / 2, 1 - alpha / 2))
-    return BootstrapEstimate(
-        value=value,
-        ci_low=low,
-        ci_high=high,
-        n=n,
-        method="bootstrap-percentile",
-        confidence=confidence,
-        statistic=name,
-        scale=scale,
-        n_resamples=n_resamples,
-        seed=seed,
-    )
+    Element k equals ``paired_bootstrap(base, cand, statistic=s, ...)`` (scale ``absolute``) or
+    ``paired_bootstrap_pct`` (scale ``percent``) for ``specs[k] = (s, scale)`` with the same seed, at the cost
+    of one resampling; a percent change with a zero base statistic is returned as its `ZeroBaselineError`.
+
+    Raises:
+        As `paired_bootstrap`.
+    """
+    return _bootstrap_set(base, cand, specs, n_resamples, confidence, seed)
 
 
 def paired_bootstrap(

@@ -93,6 +93,9 @@ def pair_decisions(
             estimates, or no request decided by both.
     """
 
+    import numpy as np
+    import pandas as pd
+
     if not isinstance(gold, GoldLabels):
         gold = GoldLabels.from_frame(gold)
     base, base_ref = normalise_decisions(base_decisions, "base_decisions")
@@ -104,9 +107,12 @@ def pair_decisions(
             "versions over the same traffic"
         )
     frame = frame.sort_values("request_id", kind="stable", ignore_index=True)
-    gold_map = {g.request_id: g for g in gold.labels}
-    labels = [gold_map.get(r) for r in frame["request_id"]]
-    frame["status"] = [g.source.value if g else "unlabelled" for g in labels]
+    # each request's gold label (None: none), found by index rather than one dict lookup per row
+    pos = pd.Index([g.request_id for g in gold.labels]).get_indexer(frame["request_id"])
+    by_pos = [*gold.labels, None]
+    labels = [by_pos[i] for i in pos.tolist()]  # pos -1 (no gold) picks the trailing None
+    sources = np.array([*(g.source.value for g in gold.labels), "unlabelled"], dtype=object)
+    frame["status"] = sources[pos]
     frame["labelled"] = frame["status"].isin([s.value for s in LABELLED_SOURCES]).to_numpy(dtype=bool)
     judge = Judge()
     for side in SIDES:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from routelab.evaluators.accuracy_types import MISSING
-from routelab.evaluators.bootstrap import paired_bootstrap, paired_bootstrap_pct
+from routelab.evaluators.bootstrap import paired_bootstrap, paired_bootstrap_set
 from routelab.evaluators.compare_types import (
     PATH_KEY_COMPONENTS,
     AccuracyComparison,
@@ -77,6 +77,16 @@ class Settings:
         )
 
 
+def _path_texts(values: pd.Series) -> pd.Series:
+    """`path_text` of every value, computed once per distinct value."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.array([*(path_text(u) for u in uniques), path_text(None)], dtype=object)
+    return pd.Series(table[codes], index=values.index, dtype=object)  # code -1 (missing) reads "-"
+
+
 def _flip_matrix(base: pd.Series, cand: pd.Series, confidence: float) -> FlipMatrix:
     counts = base.to_frame("a").assign(b=cand.to_numpy()).groupby(["a", "b"], sort=True).size()
     matrix: dict[str, dict[str, int]] = {}
@@ -90,7 +100,7 @@ def flip_summary(frame: pd.DataFrame, examples: int, confidence: float) -> Flips
     """Flip matrices per component and the flip buckets, with example request ids."""
     path = _flip_matrix(frame["path_base"], frame["path_cand"], confidence)
     components = {
-        c: _flip_matrix(frame[f"{c}_base"].map(path_text), frame[f"{c}_cand"].map(path_text), confidence)
+        c: _flip_matrix(_path_texts(frame[f"{c}_base"]), _path_texts(frame[f"{c}_cand"]), confidence)
         for c in PATH_KEY_COMPONENTS
     }
     lab = frame[frame["labelled"]]
@@ -136,46 +146,59 @@ def _cost_totals(frame: pd.DataFrame, s: Settings) -> CostTotals:
 
 
 def cost_comparison(frame: pd.DataFrame, s: Settings, warnings: list[str]) -> CostComparison:
-    """Cost totals and paired-bootstrap deltas (per 1,000 requests and in percent)."""
-    totals = _cost_totals(frame, s)
-    d = totals.delta
-    scale = 1000.0 / len(frame)  # sum/n = mean on every resample: the same resamples give the per-1k delta
-    per_1k_delta = d.model_copy(
+    """Cost totals and paired-bootstrap deltas (per 1,000 requests and in percent), from one set of draws."""
+    n = len(frame)
+    delta, pct = paired_bootstrap_set(
+        frame["est_cost_usd_base"].to_numpy(dtype=float),
+        frame["est_cost_usd_cand"].to_numpy(dtype=float),
+        [("sum", "absolute"), ("sum", "percent")],
+        n_resamples=s.n_resamples,
+        confidence=s.confidence,
+        seed=s.seed,
+    )
+    assert isinstance(delta, BootstrapEstimate)  # an absolute change is always defined
+    totals = CostTotals(
+        baseline=_observed(float(frame["est_cost_usd_base"].sum()), n, s.confidence),
+        candidate=_observed(float(frame["est_cost_usd_cand"].sum()), n, s.confidence),
+        delta=delta,
+    )
+    scale = 1000.0 / n  # sum/n = mean on every resample: the same resamples give the per-1k delta
+    per_1k_delta = delta.model_copy(
         update={
-            "value": None if d.value is None else d.value * scale,
-            "ci_low": d.ci_low * scale,
-            "ci_high": d.ci_high * scale,
+            "value": None if delta.value is None else delta.value * scale,
+            "ci_low": delta.ci_low * scale,
+            "ci_high": delta.ci_high * scale,
             "statistic": "per_1k",
         }
     )
-    pct: BootstrapEstimate | None
-    try:
-        pct = paired_bootstrap_pct(
-            frame["est_cost_usd_base"].to_numpy(dtype=float),
-            frame["est_cost_usd_cand"].to_numpy(dtype=float),
-            statistic="sum",
-            n_resamples=s.n_resamples,
-            confidence=s.confidence,
-            seed=s.seed,
-        )
-    except ZeroBaselineError:
-        pct = None
+    if isinstance(pct, ZeroBaselineError):
         warnings.append("cost.delta_pct undefined: the baseline's total cost is 0 and the candidate's is not")
+        return CostComparison(**dict(totals), delta_per_1k=per_1k_delta, delta_pct=None)
     return CostComparison(**dict(totals), delta_per_1k=per_1k_delta, delta_pct=pct)
 
 
 def latency_comparison(frame: pd.DataFrame, s: Settings) -> LatencyComparison:
-    """Latency p50/p95 of both versions and their paired-bootstrap deltas."""
+    """Latency p50/p95 of both versions and their paired-bootstrap deltas, from one set of draws."""
+    base = frame["est_latency_ms_base"].to_numpy(dtype=float)
+    cand = frame["est_latency_ms_cand"].to_numpy(dtype=float)
+    deltas = paired_bootstrap_set(
+        base,
+        cand,
+        [("p50", "absolute"), ("p95", "absolute")],
+        n_resamples=s.n_resamples,
+        confidence=s.confidence,
+        seed=s.seed,
+    )
 
-    def one(statistic: Literal["p50", "p95"], q: float) -> LatencyQuantile:
-        obs = {side: quantile(frame[f"est_latency_ms_{side}"], q) for side in SIDES}
+    def one(q: float, delta: BootstrapEstimate | ZeroBaselineError) -> LatencyQuantile:
+        assert isinstance(delta, BootstrapEstimate)  # absolute changes are always defined
         return LatencyQuantile(
-            baseline=_observed(obs["base"], len(frame), s.confidence),
-            candidate=_observed(obs["cand"], len(frame), s.confidence),
-            delta=s.boot(frame, "est_latency_ms", statistic),
+            baseline=_observed(quantile(base, q), len(frame), s.confidence),
+            candidate=_observed(quantile(cand, q), len(frame), s.confidence),
+            delta=delta,
         )
 
-    return LatencyComparison(p50=one("p50", 0.5), p95=one("p95", 0.95))
+    return LatencyComparison(p50=one(0.5, deltas[0]), p95=one(0.95, deltas[1]))
 
 
 def _slice_keys(frame: pd.DataFrame, requests: pd.DataFrame | None, by: Sequence[str]) -> pd.DataFrame:

@@ -51,6 +51,18 @@ def _correct(value: object) -> bool | None:
     )
 
 
+def _correct_column(series: pd.Series) -> Any:
+    """`_correct` of every value (an object array of True/False/None), checked once per distinct value."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    # element by element: Series.map would turn None back into pd.NA on nullable boolean columns
+    table[:] = [*(_correct(u) for u in uniques), None]
+    return table[codes]  # code -1 (missing) picks the trailing None
+
+
 def _text(series: pd.Series, missing: str) -> pd.Series:
     """Values as text (enums by value; already-text columns are not copied), a missing one as `missing`."""
     if series.dtype == object:
@@ -195,10 +207,10 @@ def _outcomes(request_ids: pd.Series, correctness: pd.DataFrame | None, warnings
         return np.full(len(request_ids), "unlabelled", dtype=object)
     require_columns(correctness, CORRECTNESS_COLUMNS, "correctness")
     require_unique(correctness, "request_id", "correctness")
-    rows = correctness[correctness["request_id"].isin(request_ids)]  # only the flips' rows are read
-    joined = request_ids.to_frame().merge(rows, on="request_id", how="left", indicator=True)
-    # element by element: Series.map would turn None back into pd.NA on nullable boolean columns
-    base, cand = (np.array([_correct(v) for v in joined[c]], dtype=object) for c in CORRECTNESS_COLUMNS[1:])
+    joined = request_ids.to_frame().merge(
+        correctness[list(CORRECTNESS_COLUMNS)], on="request_id", how="left", indicator=True
+    )
+    base, cand = (_correct_column(joined[c]) for c in CORRECTNESS_COLUMNS[1:])
     known = np.array([b is not None and c is not None for b, c in zip(base, cand, strict=True)], dtype=bool)
     b, c = base == True, cand == True  # noqa: E712  # object arrays of True/False/None
     outcome = np.select(

@@ -310,7 +310,10 @@ def _from_labels(labels: pd.DataFrame) -> dict[str, GoldLabel]:
                 f"label of {rid}: lists no acceptable path and does not abstain; "
                 "give at least one partial path or set abstain"
             )
-        out[rid] = GoldLabel(request_id=rid, source=GoldSource.IMPORT, acceptable=tuple(paths))
+        # the paths were validated when their text was parsed: skip re-validating one model per request
+        out[rid] = GoldLabel.model_construct(
+            request_id=rid, source=GoldSource.IMPORT, acceptable=tuple(paths)
+        )
     return out
 
 

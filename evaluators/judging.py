@@ -80,31 +80,64 @@ class Judge:
     """Verdicts of normalised decisions against gold labels, memoised (both repeat few distinct shapes)."""
 
     def __init__(self) -> None:
-        self._shapes: dict[int, tuple[object, ...]] = {}
-        self._verdicts: dict[tuple[object, ...], bool] = {}
+        self._shapes: dict[tuple[int, ...], int] = {}  # ids of a gold's paths -> code of its acceptable set
+        self._keep: list[GoldLabel] = []
+        self._shape_keys: dict[tuple[object, ...], int] = {}
+        self._shape_of: list[GoldLabel] = []
+        self._verdicts: dict[tuple[int, tuple[PathValue, ...]], bool] = {}
 
-    def _judge(self, g: GoldLabel, row: tuple[PathValue, ...]) -> bool:
-        key_g = self._shapes.get(id(g))
-        if key_g is None:
-            key_g = self._shapes[id(g)] = tuple(tuple(sorted(p.items())) for p in g.acceptable)
-        key = (key_g, row)
+    def _shape(self, g: GoldLabel | None) -> int:
+        """A code per distinct acceptable set of a labelled gold; -1 for no labelled gold."""
+        if g is None or g.source not in LABELLED_SOURCES:
+            return -1
+        # labels parsed from the same text share their path objects: their identities are a cheap first key
+        ids = tuple(map(id, g.acceptable))
+        code = self._shapes.get(ids)
+        if code is None:
+            key = tuple(tuple(sorted(p.items())) for p in g.acceptable)
+            code = self._shape_keys.get(key)
+            if code is None:
+                code = self._shape_keys[key] = len(self._shape_of)
+                self._shape_of.append(g)
+            self._shapes[ids] = code
+            self._keep.append(g)  # the ids stay valid while the judge holds the paths
+        return code
+
+    def _judge(self, shape: int, row: tuple[PathValue, ...]) -> bool:
+        key = (shape, row)
         if key not in self._verdicts:
             decided_path = dict(zip(PATH_COLUMNS, row, strict=True))
-            self._verdicts[key] = any(matches(p, decided_path) for p in g.acceptable)
+            self._verdicts[key] = any(matches(p, decided_path) for p in self._shape_of[shape].acceptable)
         return self._verdicts[key]
 
     def verdicts(self, labels: list[GoldLabel | None], decided: pd.DataFrame) -> pd.arrays.BooleanArray:
         """Per row: right (True), wrong (False) or NA when the request has no labelled gold.
 
+        Each distinct (acceptable set, decided path) pair is judged once and the verdict spread back.
+
         Args:
             labels: The gold label of each row (None: none), aligned with `decided`.
             decided: The normalised `PATH_COLUMNS` of each decision, in that order.
         """
+        import numpy as np
         import pandas as pd
 
-        rows = decided.to_numpy(dtype=object)
-        ok = [
-            self._judge(g, tuple(row)) if g is not None and g.source in LABELLED_SOURCES else None
-            for g, row in zip(labels, rows, strict=True)
-        ]
-        return pd.array(ok, dtype="boolean")
+        shapes = np.fromiter((self._shape(g) for g in labels), dtype=np.int64, count=len(labels))
+        # one code per distinct decided path: the columns' codes in mixed radix, then unique
+        path_code = np.zeros(len(decided), dtype=np.int64)
+        for c in decided.columns:
+            codes, values = pd.factorize(decided[c], use_na_sentinel=False)
+            path_code = path_code * max(len(values), 1) + codes
+        key = shapes * (int(path_code.max(initial=0)) + 1) + path_code
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        rows = decided.iloc[first].to_numpy(dtype=object)
+        judged = np.array(
+            [
+                -1 if shapes[i] < 0 else int(self._judge(int(shapes[i]), tuple(row)))
+                for i, row in zip(first, rows, strict=True)
+            ],
+            dtype=np.int8,
+        )[inverse.reshape(-1)]
+        out = pd.array(judged == 1, dtype="boolean")
+        out[judged < 0] = pd.NA
+        return out

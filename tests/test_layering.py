@@ -37,9 +37,10 @@ RULES: dict[str, Room] = {
     "router_core": Room(rooms=frozenset(), third_party=frozenset({"pydantic", "yaml", "re2"})),
     "datasets": Room(
         rooms=frozenset({"router_core"}),
-        # tqdm draws progress bars on long imports and replays; tiktoken reads litellm's bundled tokenizers
+        # tqdm draws progress bars on long imports and replays; tiktoken reads litellm's bundled tokenizers;
+        # ray (optional extra) runs replays past one machine ("Growing past one machine")
         third_party=frozenset(
-            {"duckdb", "pandas", "pyarrow", "litellm", "numpy", "pydantic", "yaml", "tqdm", "tiktoken"}
+            {"duckdb", "pandas", "pyarrow", "litellm", "numpy", "pydantic", "yaml", "tqdm", "tiktoken", "ray"}
         ),
     ),
     "evaluators": Room(

@@ -1,4 +1,4 @@
-"""`routelab import`, `routelab prices` and `routelab demo`: getting data into the store."""
+"""`routelab import`, `export`, `prices` and `demo`: getting data into the store, and traffic out of it."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from routelab.datasets.errors import DatasetError
     from routelab.datasets.importers import import_file
 
-    if not Path(args.path).is_file():  # before the store is opened, so a typo creates nothing
-        raise CliError(f"{args.path}: no such file")
+    if not Path(args.path).exists():  # before the store is opened, so a typo creates nothing
+        raise CliError(f"{args.path}: no such file or directory")
     with open_store(args.db, create=True) as store:
         try:
             report = import_file(
@@ -57,6 +57,26 @@ def cmd_import(args: argparse.Namespace) -> int:
         print_json(report.to_dict())
     else:
         print(report.summary())
+    return 0
+
+
+def cmd_export_requests(args: argparse.Namespace) -> int:
+    """Write the stored requests as Parquet (hive folders by week), for `import` or `replay --engine ray`."""
+    from routelab.datasets.parquet import export_requests
+
+    with open_store(args.db, read_only=True) as store:
+        if not args.json:
+            n = store.scalar("SELECT count(*) FROM requests")
+            print(f"exporting requests ({n:,} stored) to {args.parquet} ...", file=sys.stderr, flush=True)
+        done = export_requests(store, args.parquet, where=args.where, partition_by=args.partition_by)
+    if args.json:
+        print_json(done.to_dict())
+        return 0
+    print(
+        f"{done.rows:,} requests → {len(done.files)} Parquet file(s), {done.bytes / 1e6:,.1f} MB in "
+        f"{done.directory} (partitioned by {done.partition_by}) in {done.duration_s:.2f} s"
+    )
+    print(f"  next: routelab import {done.directory} --format requests --db OTHER.duckdb")
     return 0
 
 
@@ -124,7 +144,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add `import`, `prices` and `demo`."""
     p = sub.add_parser("import", help="import requests, labels or outcomes from a file")
-    p.add_argument("path", metavar="PATH")
+    p.add_argument("path", metavar="PATH", help="a file, or a directory of Parquet files (hive partitions)")
     p.add_argument(
         "--format",
         required=True,
@@ -156,6 +176,19 @@ def register(sub: Any) -> None:
     add_db(p)
     add_json(p)
     p.set_defaults(func=cmd_import)
+
+    export = sub.add_parser("export", help="write stored traffic as partitioned Parquet")
+    esub = export.add_subparsers(dest="export_command", metavar="TABLE")
+    export.set_defaults(func=lambda _a: (export.print_help(), 2)[1])
+    p = esub.add_parser("requests", help="the requests table, for `import` or `replay --engine ray`")
+    p.add_argument("--parquet", required=True, metavar="DIR", help="a new or empty directory")
+    p.add_argument("--where", metavar="CONDITION", help="select requests, e.g. 'workflow == \"support\"'")
+    p.add_argument(
+        "--partition-by", choices=["week", "none"], default="week", help="hive folders by week (default)"
+    )
+    add_db(p)
+    add_json(p)
+    p.set_defaults(func=cmd_export_requests)
 
     prices = sub.add_parser("prices", help="price tables: snapshot litellm's bundled map, list")
     psub = prices.add_subparsers(dest="prices_command", metavar="SUBCOMMAND")

@@ -1,4 +1,4 @@
-"""`routelab replay` (decide stored requests with a registered version) and `routelab bench replay`."""
+"""`routelab replay` (decide stored requests, or request Parquet on Ray) and `routelab bench`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from routelab.datasets import replay
     from routelab.datasets.errors import DatasetError
 
+    if args.engine == "ray":
+        return cmd_replay_ray(args)
+    if args.input or args.output or args.address:
+        raise CliError("--input, --output and --address go with --engine ray")
     with open_store(args.db) as store:
         try:
             run = replay.replay(
@@ -33,6 +37,53 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"{run.router}: {run.n_decisions:,} decisions with the {run.engine} engine in {run.duration_s:.2f} s "
         f"({run.decisions_per_s:,.0f}/s); run {run.run_id}, price table {run.price_table_id}"
     )
+    return 0
+
+
+def cmd_replay_ray(args: argparse.Namespace) -> int:
+    """Replay a version over request Parquet on Ray; the run and its decisions land in the store."""
+    from routelab.datasets import replay_ray
+    from routelab.datasets.errors import DatasetError
+
+    if not args.input or not args.output:
+        raise CliError(
+            "--engine ray needs --input DIR (request Parquet: `routelab export requests --parquet DIR`) "
+            "and --output DIR (a new directory for the decisions)"
+        )
+    try:
+        replay_ray.require_ray()  # before the store is opened: nothing to undo
+    except replay_ray.RayMissingError as exc:
+        raise CliError(str(exc)) from exc
+    with open_store(args.db) as store:
+        try:
+            done = replay_ray.replay_ray(
+                store,
+                args.version,
+                args.input,
+                args.output,
+                address=args.address,
+                where=args.where,
+                price_table_id=args.prices,
+                progress=not args.json and sys.stderr.isatty(),
+            )
+        except DatasetError as exc:
+            raise CliError(f"{exc} (previous decisions kept)") from exc
+    if args.json:
+        print_json(done.to_dict())
+        return 0
+    run = done.run
+    print(
+        f"{run.router}: {run.n_decisions:,} decisions with the ray engine in {run.duration_s:.2f} s "
+        f"({run.decisions_per_s:,.0f}/s; on Ray {done.ray_seconds:.2f} s, loading into the store "
+        f"{done.load_seconds:.2f} s; starting Ray took {done.start_seconds:.2f} s more); "
+        f"run {run.run_id}, price table {run.price_table_id}"
+    )
+    print(f"  decisions as Parquet: {done.output_dir} ({done.n_files} file(s), {done.bytes / 1e6:,.1f} MB)")
+    if done.unknown_requests:
+        print(
+            f"  {done.unknown_requests:,} decisions are for requests this store lacks; to evaluate them: "
+            f"routelab import {done.input_dir} --format requests"
+        )
     return 0
 
 
@@ -96,7 +147,12 @@ def register(sub: Any) -> None:
     """Add `replay` and `bench`."""
     p = sub.add_parser("replay", help="decide stored requests with a registered router version")
     p.add_argument("version", metavar="NAME@VERSION")
-    p.add_argument("--engine", choices=["sql", "python"], default="sql", help="default: sql")
+    p.add_argument("--engine", choices=["sql", "python", "ray"], default="sql", help="default: sql")
+    p.add_argument(
+        "--input", metavar="DIR", help="ray: request Parquet (`routelab export requests --parquet`)"
+    )
+    p.add_argument("--output", metavar="DIR", help="ray: a new directory for the decision Parquet")
+    p.add_argument("--address", metavar="ADDR", help="ray: a cluster to join (default: a local 2-CPU Ray)")
     p.add_argument("--where", metavar="CONDITION", help="select requests, e.g. 'workflow == \"support\"'")
     p.add_argument("--prices", metavar="PRICE_TABLE_ID", help="a stored price table (default: the newest)")
     add_db(p)

@@ -2,8 +2,10 @@
 
 Every reader checks what all formats share: the gzip stream is complete, the text is UTF-8, the file has
 rows, no field exceeds `MAX_FIELD_BYTES`. Values stay raw (JSON types for JSON Lines, text for CSV, Python
-objects for Parquet); `None` means missing (CSV's empty cell included). Lines are 1-based lines of the
-file where each row starts (the header is line 1 of a CSV); Parquet rows are numbered from 1.
+objects for Parquet, a MAP as a dict); `None` means missing (CSV's empty cell included). Lines are 1-based
+lines of the file where each row starts (the header is line 1 of a CSV); Parquet rows are numbered from 1.
+A directory of Parquet files (hive partitions, as `routelab export requests --parquet` writes) reads as one
+table: see `parquet_dir`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,17 @@ class RawTable:
     lines: np.ndarray
     problems: list[tuple[int, str | None, str]] = field(default_factory=list)
     """Row problems found while reading: (row position, field, problem)."""
+    files: tuple[tuple[int, str], ...] = ()
+    """For a directory: (first line, path relative to it) of each file; lines run on across the files."""
+
+    def where(self, name: str, line: int) -> str:
+        """`name:line`, or for a directory `name/part/file.parquet:row` (rows from 1 in each file)."""
+        if not self.files:
+            return f"{name}:{line}"
+        from bisect import bisect_right
+
+        start, rel = self.files[max(0, bisect_right([s for s, _ in self.files], line) - 1)]
+        return f"{name.rstrip('/')}/{rel}:{line - start + 1}"
 
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield (line, row as a dict of raw values) in file order."""
@@ -52,6 +65,8 @@ class RawTable:
 
 def file_kind(path: Path) -> tuple[str, bool]:
     """The reader for a file name, and whether it is gzipped; `.gz` works for JSON Lines and CSV."""
+    if path.is_dir():
+        return "parquet", False
     suffixes = [s.lower() for s in path.suffixes]
     gz = bool(suffixes) and suffixes[-1] == ".gz"
     ext = suffixes[-2] if gz and len(suffixes) > 1 else (suffixes[-1] if suffixes and not gz else "")
@@ -66,7 +81,11 @@ def file_kind(path: Path) -> tuple[str, bool]:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's bytes, or an error naming the file."""
+    """The file's bytes, or an error naming the file; for a directory, its `parquet_dir.fingerprint`."""
+    if path.is_dir():
+        from routelab.datasets.importers.parquet_dir import fingerprint
+
+        return fingerprint(path)
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -280,19 +299,32 @@ def _read_parquet(name: str, data: bytes) -> RawTable:
     except (pa.ArrowException, OSError) as exc:
         raise ImportFileError(name, None, f"not a readable Parquet file (truncated?): {exc}") from exc
     columns = [str(c) for c in table.column_names]
-    frame = pd.DataFrame(
-        {c: pd.Series(table.column(i).to_pylist(), dtype=object) for i, c in enumerate(columns)},
+    return RawTable(columns, arrow_frame(table), np.arange(1, table.num_rows + 1, dtype=np.int64))
+
+
+def arrow_frame(table: Any) -> pd.DataFrame:
+    """An Arrow table as raw values: Python objects, a MAP column's cells as dicts (as JSON objects read)."""
+    import pyarrow as pa
+
+    def values(col: Any) -> list[Any]:
+        cells: list[Any] = col.to_pylist()
+        if pa.types.is_map(col.type):  # to_pylist gives a map as a list of (key, value) pairs
+            return [None if c is None else dict(c) for c in cells]
+        return cells
+
+    columns = [str(c) for c in table.column_names]
+    return pd.DataFrame(
+        {c: pd.Series(values(table.column(i)), dtype=object) for i, c in enumerate(columns)},
         columns=columns,
     )
-    return RawTable(columns, frame, np.arange(1, table.num_rows + 1, dtype=np.int64))
 
 
 def read_table(path: Path, data: bytes, progress: bool = False, name: str | None = None) -> RawTable:
     """Parse a file's bytes into a `RawTable` (reader chosen by extension).
 
     Args:
-        path: The file (its name picks the reader).
-        data: Its bytes, as read (still compressed).
+        path: The file (its name picks the reader), or a directory of Parquet files.
+        data: Its bytes, as read (still compressed); unused for a directory, read file by file.
         progress: Show a progress bar on large files.
         name: How errors name the file (default: the path as given).
 
@@ -301,7 +333,11 @@ def read_table(path: Path, data: bytes, progress: bool = False, name: str | None
     """
     shown = name or str(path)
     kind, gz = file_kind(path)
-    if kind == "parquet":
+    if path.is_dir():
+        from routelab.datasets.importers.parquet_dir import read_parquet_dir
+
+        table = read_parquet_dir(shown, path)
+    elif kind == "parquet":
         table = _read_parquet(shown, data)
     else:
         text = decode(shown, gunzip(shown, data) if gz else data)

@@ -89,6 +89,7 @@ class Source:
         self.original = {renames.get(c, c): c for c in table.columns if mapping.get(c) != DROP}
         self.frame = table.frame[[c for c in table.columns if mapping.get(c) != DROP]].rename(columns=renames)
         self.lines = table.lines
+        self._table = table
         self.problems: list[tuple[int, str | None, str]] = list(table.problems)
         self.derived: set[str] = set()
 
@@ -146,12 +147,16 @@ class Source:
         """The file line a row starts on."""
         return int(self.lines[pos])
 
+    def where(self, pos: int) -> str:
+        """`file:line` of a row (for a directory of Parquet files: the file in it, and the row there)."""
+        return self._table.where(self.name, self.line(pos))
+
     def first_error(self) -> ImportFileError | None:
         """The problem on the earliest line, as the error an all-or-nothing import raises."""
         if not self.problems:
             return None
         pos, fld, msg = min(self.problems, key=lambda p: self.lines[p[0]])
-        return ImportFileError(f"{self.name}:{self.line(pos)}", fld, msg)
+        return ImportFileError(self.where(pos), fld, msg)
 
     def rejects(self) -> list[Reject]:
         """Every problem with its raw row (original column names, long values shortened), by line."""
@@ -177,5 +182,6 @@ class Source:
                 continue
             shown = "/".join(str(k) for k in key)
             positions.append(int(pos))
-            msgs.append(f"duplicate {field} {shown!r} (first at line {self.line(first[key])})")
+            at = self.where(first[key]) if self._table.files else f"line {self.line(first[key])}"
+            msgs.append(f"duplicate {field} {shown!r} (first at {at})")
         self.fail(positions, field, msgs)

@@ -47,3 +47,28 @@ def test_counts_and_rows_give_the_same_interval_up_to_resampling_noise(
     assert by_counts.value == by_rows.value
     assert abs(by_counts.ci_low - by_rows.ci_low) <= 0.1 * width + 1e-9
     assert abs(by_counts.ci_high - by_rows.ci_high) <= 0.1 * width + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    distinct=st.integers(1, 12),
+    seed=st.integers(0, 2**31),
+    zero_base=st.booleans(),
+)
+def test_one_set_of_draws_equals_separate_calls(n: int, distinct: int, seed: int, zero_base: bool) -> None:
+    """`paired_bootstrap_set` gives element for element what separate calls with the same seed give."""
+    rng = np.random.default_rng(seed)
+    base = np.zeros(n) if zero_base else rng.integers(0, distinct, n).astype(float)
+    cand = rng.integers(0, distinct, n).astype(float) + 0.5
+    specs = [("sum", "absolute"), ("sum", "percent"), ("p50", "absolute"), ("p95", "absolute")]
+    got = bootstrap.paired_bootstrap_set(base, cand, specs, n_resamples=200, seed=seed)
+    for (statistic, scale), one in zip(specs, got, strict=True):
+        call = bootstrap.paired_bootstrap if scale == "absolute" else bootstrap.paired_bootstrap_pct
+        try:
+            expected = call(base, cand, statistic=statistic, n_resamples=200, seed=seed)  # type: ignore[arg-type]
+        except bootstrap.ZeroBaselineError as exc:
+            assert isinstance(one, bootstrap.ZeroBaselineError)
+            assert str(one) == str(exc)
+            continue
+        assert one == expected, (statistic, scale)
