@@ -135,7 +135,9 @@ class LengthSignal(_Model):
 
 
 class PiiSignal(_Model):
-    """True when the text holds PII of any of the listed types (detected by `router_core.pii`)."""
+    """True when the text holds PII of any of the listed types (detected by `router_core.pii`), or when the
+    request's `attrs.pii_types` (recorded by `routelab import --redact`, which stores only masked text)
+    lists one of them."""
 
     kind: Literal["pii"] = Field(description="Signal kind.")
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Name rules use.")

@@ -53,7 +53,7 @@ from routelab.router_core.paths import (
     RuleStep,
     Trace,
 )
-from routelab.router_core.pii import has_pii
+from routelab.router_core.pii import RECORDED_ATTR, has_pii, recorded_types
 from routelab.router_core.pricing import (
     ModelPrice,
     PriceTable,
@@ -84,6 +84,9 @@ def signal_values(sig: CompiledSignal, env: dict[str, Value]) -> tuple[Value, fl
     spec = sig.spec
     value = evaluate(sig.field, env)
     if isinstance(spec, PiiSignal):
+        recorded = recorded_types(env.get(f"attrs.{RECORDED_ATTR}"))
+        if any(t.value in recorded for t in spec.types):
+            return True, None
         return (value is not None and any(has_pii(str(value), t) for t in spec.types)), None
     if value is None:
         return None, None

@@ -473,6 +473,26 @@ def has_pii_sql(column_sql: str, pii_type: PiiType) -> str:
     return f"(CASE WHEN coalesce({guard}, false) THEN {full} ELSE false END)"
 
 
+#: The request attr that records PII types found before the text was stored (comma-separated, e.g. by
+#: `routelab import --redact`, which keeps only the masked text). A PII signal is true when the text holds
+#: PII of one of its types or this attr lists one of them, in both engines.
+RECORDED_ATTR = "pii_types"
+
+
+def recorded_types(value: object) -> frozenset[str]:
+    """The PII type names listed in a `RECORDED_ATTR` value ("" or missing: none)."""
+    if not isinstance(value, str):
+        return frozenset()
+    return frozenset(t.strip(" ") for t in value.split(",") if t.strip(" "))  # as DuckDB trim()
+
+
+def recorded_pii_sql(attrs_sql: str, pii_types: Iterable[PiiType]) -> str:
+    """DuckDB SQL: whether the `RECORDED_ATTR` entry of the MAP `attrs_sql` lists any of `pii_types`."""
+    wanted = ", ".join("'" + PiiType(t).value + "'" for t in pii_types)
+    items = f"list_transform(string_split({attrs_sql}['{RECORDED_ATTR}'], ','), lambda pii_t: trim(pii_t))"
+    return f"coalesce(list_has_any({items}, [{wanted}]), FALSE)"
+
+
 def has_any_pii_sql(column_sql: str, pii_types: Iterable[PiiType]) -> str:
     """A DuckDB boolean expression: whether the text holds PII of any of the types (never NULL).
 

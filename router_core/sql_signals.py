@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from routelab.router_core.config import KeywordSignal, LengthSignal, PiiSignal, RegexSignal
 from routelab.router_core.evaluation import fold_lower
-from routelab.router_core.pii import any_candidate_pattern, has_any_pii_sql
+from routelab.router_core.pii import any_candidate_pattern, has_any_pii_sql, recorded_pii_sql
 from routelab.router_core.sql_expr import expr_sql, field_column, num, q
 from routelab.router_core.validate import CompiledSignal
 
@@ -51,7 +51,8 @@ def signal_sql(sig: CompiledSignal) -> SignalSql:
 
         def pii_values(hay_col: str) -> list[tuple[str, str]]:
             found = f"(CASE WHEN _g{hay_col} THEN {has_any_pii_sql(hay_col, types)} ELSE FALSE END)"
-            return [(f"s_{name}", f"coalesce(({hay_col} IS NOT NULL AND {found}), FALSE)")]
+            text = f"coalesce(({hay_col} IS NOT NULL AND {found}), FALSE)"
+            return [(f"s_{name}", f"({recorded_pii_sql('attrs', types)} OR {text})")]
 
         return SignalSql(x, any_candidate_pattern(types), lambda _h, _g: [], pii_values)
     if isinstance(spec, LengthSignal):

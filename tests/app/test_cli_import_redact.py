@@ -76,3 +76,26 @@ def test_a_redacted_import_is_its_own_import(
     assert main(["import", str(file), "--format", "requests", "--db", str(db)]) == 2
     assert "nothing was imported" in capsys.readouterr().err
     assert stored(db)["r1"][0].startswith("Refund to card [payment_card]")
+
+
+def test_a_redacted_store_routes_like_the_raw_one(tmp_path: Path, file: Path) -> None:
+    """acme v3's privacy policy reads `has_pii`: the masked prompt alone would hide the PII from it."""
+    from routelab.datasets.workspace import example_config
+
+    config = tmp_path / "acme_v3.yaml"
+    config.write_text(example_config("acme_v3.yaml"), encoding="utf-8")
+    decided = {}
+    for name, extra in (("raw", []), ("masked", ["--redact"])):
+        db = tmp_path / f"{name}.duckdb"
+        assert main(["import", str(file), "--format", "requests", *extra, "--db", str(db)]) == 0
+        assert main(["prices", "snapshot", "--db", str(db)]) == 0
+        assert main(["router", "add", str(config), "--db", str(db)]) == 0
+        assert main(["replay", "acme-gateway@3", "--db", str(db)]) == 0
+        with open_store(db) as store:
+            rows = store.execute(
+                "SELECT request_id, model, policy_flags FROM decisions ORDER BY request_id"
+            ).fetchall()
+        decided[name] = {r[0]: (r[1], tuple(r[2])) for r in rows}
+    assert decided["masked"] == decided["raw"]
+    assert "privacy" in decided["masked"]["r1"][1]  # the PII request was kept on the private cluster
+    assert "privacy" not in decided["masked"]["r2"][1]
