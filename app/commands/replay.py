@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from routelab.app.bench_suite import STEPS as SUITE_STEPS
 from routelab.app.commands.common import CliError, add_db, add_json, open_store, print_json
 
 
@@ -143,6 +144,63 @@ def cmd_bench_queue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sizes(text: str) -> list[int]:
+    """`1000000,10000000` (or 1e6, 1M, 10M) as request counts."""
+    sizes = []
+    for part in text.split(","):
+        token = part.strip().lower().replace("_", "")
+        mult = {"k": 1_000, "m": 1_000_000}.get(token[-1:], 1)
+        number = token[:-1] if mult > 1 else token
+        try:
+            value = int(float(number) * mult)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--requests: {part.strip()!r} is not a request count; give e.g. 1000000,10000000 or 1M,10M"
+            ) from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"--requests: {part.strip()!r} must be at least 1")
+        sizes.append(value)
+    return sizes
+
+
+def cmd_bench_suite(args: argparse.Namespace) -> int:
+    """Import, replay (SQL, Python, Ray), compare and drift figures at each size, as JSON."""
+    from routelab.app.bench_suite import run_suite
+
+    def report(line: str) -> None:
+        print(f"bench: {line}", file=sys.stderr, flush=True)
+
+    try:
+        result = run_suite(
+            args.requests,
+            steps=[t.strip() for t in args.steps.split(",")] if args.steps else SUITE_STEPS,
+            sample=args.sample,
+            seed=args.seed,
+            workdir=args.workdir,
+            report=report,
+        )
+    except ValueError as exc:
+        raise CliError(f"bench suite: {exc}") from exc
+    if args.json:
+        print_json(result)
+        return 0
+    for entry in result["sizes"]:
+        print(f"{entry['n_requests']:,} requests (mean prompt {entry['mean_prompt_chars']:,.0f} characters):")
+        for step, figures in entry["steps"].items():
+            if "error" in figures or "skipped" in figures:
+                print(f"  {step:<14} {figures.get('error') or figures.get('skipped')}")
+                continue
+            rate = figures.get("decisions_per_s") or figures.get("rows_per_s")
+            unit = "decisions/s" if "decisions_per_s" in figures else "rows/s"
+            shown = f"{rate:>12,.0f} {unit}" if rate else " " * 24
+            peak = figures["peak_rss_mb"]
+            print(f"  {step:<14} {shown}  {figures['seconds']:>8.1f} s   peak RSS {peak:>7,.0f} MB")
+        for key in ("replay_over_scan", "sql_over_python"):
+            if key in entry:
+                print(f"  {key:<14} {entry[key]:>12.1f}x")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add `replay` and `bench`."""
     p = sub.add_parser("replay", help="decide stored requests with a registered router version")
@@ -175,6 +233,24 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=7, metavar="S")
     add_json(p)
     p.set_defaults(func=cmd_bench_replay)
+    p = bsub.add_parser(
+        "suite", help="import, replay (sql, python, ray), compare and drift at 1M and 10M requests (JSON)"
+    )
+    p.add_argument(
+        "--requests",
+        type=_sizes,
+        default=[1_000_000, 10_000_000],
+        metavar="N[,N...]",
+        help="sizes, e.g. 1M,10M (default)",
+    )
+    p.add_argument("--steps", metavar="S[,S...]", help="a subset of: " + ", ".join(SUITE_STEPS))
+    p.add_argument(
+        "--sample", type=int, default=20_000, metavar="N", help="requests for import, python and ray"
+    )
+    p.add_argument("--seed", type=int, default=7, metavar="S")
+    p.add_argument("--workdir", metavar="DIR", help="where the temporary stores go (default: the system's)")
+    add_json(p)
+    p.set_defaults(func=cmd_bench_suite)
     p = bsub.add_parser("queue", help="annotation queue: server time of the next item and the progress bar")
     p.add_argument("--requests", type=int, default=1_000_000, metavar="N", help="default 1,000,000")
     p.add_argument("--calls", type=int, default=20, metavar="K", help="calls timed per strategy (default 20)")

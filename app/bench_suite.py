@@ -1,0 +1,286 @@
+"""`routelab bench suite`: the speed figures of import, replay, compare and drift at one or more sizes.
+
+For each size N the suite builds a store of demo traffic copied to N requests (`datasets.bench.replicate`),
+then times each step in a child process of its own, so every step's peak memory (VmHWM) is its own:
+
+| step | what is timed |
+|---|---|
+| `import` | `routelab import DIR --format requests` of a Parquet export of a sample of the traffic |
+| `scan` | DuckDB's bare evaluation of the router's compiled query (signals, rules, policies); no write |
+| `replay_sql` | `routelab replay` with the SQL engine over all N requests (decisions written) |
+| `replay_python` | the Python engine over a sample |
+| `replay_ray` | `--engine ray`, local 2-CPU Ray, on a Parquet export of the sample (if Ray is installed) |
+| `compare` | `compare` of acme v1 and v2 by task, attribution and compliance included |
+| `drift` | `drift` of acme v3, week by week |
+
+Samples keep the slow steps (Python engine, Ray start-up, row-by-row import) bounded; each result says how
+many requests it covered, so rates are comparable. The JSON document lists every step per size.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+#: The steps, in the order they run (a later step may need an earlier one's replays).
+STEPS = ("import", "scan", "replay_sql", "replay_python", "replay_ray", "compare", "drift")
+#: The router versions every store gets (compare needs v1 and v2, drift v3).
+VERSIONS = (1, 2, 3)
+
+
+def _vm_hwm_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+# ---- the steps, each in a child process of its own: (db, sample, work dir) -> figures -------------------
+
+
+def _step_import(db: Path, sample: int, work: Path) -> dict[str, Any]:
+    from routelab.datasets.importers import import_file
+    from routelab.datasets.parquet import export_requests
+    from routelab.datasets.store import open_store
+
+    with open_store(_sample_db(db), read_only=True) as store:
+        export_requests(store, work / "traffic", where=None, partition_by="week")
+    with open_store(work / "import.duckdb") as target:
+        t0 = time.perf_counter()
+        report = import_file(target, work / "traffic", "requests", progress=False)
+        seconds = time.perf_counter() - t0
+    return {"rows": report.n_rows, "seconds": seconds, "rows_per_s": report.n_rows / seconds}
+
+
+def _step_scan(db: Path, sample: int, work: Path) -> dict[str, Any]:
+    from routelab.datasets import prices as price_store
+    from routelab.datasets import routers
+    from routelab.datasets.replay import REQUEST_FIELDS
+    from routelab.datasets.store import open_store
+    from routelab.router_core.sql import compile_sql
+
+    with open_store(db, read_only=True) as store:
+        router = routers.get(store, "acme-gateway@3")
+        _pid, table = price_store.load_stored(store, None)
+        source = f"(SELECT {', '.join(REQUEST_FIELDS)} FROM requests)"
+        sql = compile_sql(router, table, source)
+        t0 = time.perf_counter()
+        n = store.scalar(f"SELECT count(*) FROM ({sql}) WHERE rule_id IS NOT NULL AND model IS NOT NULL")
+        seconds = time.perf_counter() - t0
+    n_total = int(n or 0)
+    return {"requests": n_total, "seconds": seconds, "decisions_per_s": n_total / seconds}
+
+
+def _step_replay_sql(db: Path, sample: int, work: Path) -> dict[str, Any]:
+    from routelab.datasets import replay
+    from routelab.datasets.store import open_store
+
+    with open_store(db) as store:
+        t0 = time.perf_counter()
+        run = replay.replay(store, "acme-gateway@3", engine="sql", progress=False)
+        seconds = time.perf_counter() - t0
+    return {"requests": run.n_decisions, "seconds": seconds, "decisions_per_s": run.n_decisions / seconds}
+
+
+def _step_replay_python(db: Path, sample: int, work: Path) -> dict[str, Any]:
+    from routelab.datasets import replay
+    from routelab.datasets.store import open_store
+
+    with open_store(_sample_db(db)) as store:
+        t0 = time.perf_counter()
+        run = replay.replay(store, "acme-gateway@3", engine="python", progress=False)
+        seconds = time.perf_counter() - t0
+    return {"requests": run.n_decisions, "seconds": seconds, "decisions_per_s": run.n_decisions / seconds}
+
+
+def _step_replay_ray(db: Path, sample: int, work: Path) -> dict[str, Any]:
+    from routelab.datasets.parquet import export_requests
+    from routelab.datasets.replay_ray import RayMissingError, replay_ray
+    from routelab.datasets.store import open_store
+
+    with open_store(_sample_db(db)) as store:
+        export_requests(store, work / "traffic", where=None, partition_by="week")
+        t0 = time.perf_counter()
+        try:
+            done = replay_ray(store, "acme-gateway@3", work / "traffic", work / "decisions")
+        except RayMissingError as exc:
+            return {"skipped": str(exc)}
+        seconds = time.perf_counter() - t0
+    n = done.run.n_decisions
+    running = max(seconds - done.start_seconds, 1e-9)
+    return {
+        "requests": n,
+        "seconds": seconds,
+        "start_seconds": done.start_seconds,
+        "decisions_per_s": n / running,
+        "note": "decisions/s leave out starting the local Ray (start_seconds)",
+    }
+
+
+def _step_compare(db: Path, sample: int, work: Path) -> dict[str, Any]:
+    from routelab.app.workflows import compare_stored_versions
+    from routelab.datasets.store import open_store
+
+    with open_store(db, read_only=True) as store:
+        t0 = time.perf_counter()
+        doc = compare_stored_versions(
+            store, "acme-gateway@1", "acme-gateway@2", by=["task"], seed=7, save=False
+        )
+        seconds = time.perf_counter() - t0
+    return {"requests": doc["n"], "labelled": doc["flips"]["labelled"], "seconds": seconds}
+
+
+def _step_drift(db: Path, sample: int, work: Path) -> dict[str, Any]:
+    from routelab.app.workflows import drift_stored_version
+    from routelab.datasets.store import open_store
+
+    with open_store(db, read_only=True) as store:
+        t0 = time.perf_counter()
+        doc = drift_stored_version(store, "acme-gateway@3", by="week", save=False)
+        seconds = time.perf_counter() - t0
+    alarms = doc.get("alarms", [])
+    return {"seconds": seconds, "alarms": len(alarms) if isinstance(alarms, list) else None}
+
+
+def _sample_db(db: Path) -> Path:
+    """The sample store next to the bench store (`_build` writes both)."""
+    return db.with_name("sample.duckdb")
+
+
+STEP_FUNCTIONS: dict[str, Callable[[Path, int, Path], dict[str, Any]]] = {
+    "import": _step_import,
+    "scan": _step_scan,
+    "replay_sql": _step_replay_sql,
+    "replay_python": _step_replay_python,
+    "replay_ray": _step_replay_ray,
+    "compare": _step_compare,
+    "drift": _step_drift,
+}
+
+
+def child(argv: Sequence[str]) -> None:
+    """Entry point of a step's child process: `python -m routelab.app.bench_suite STEP DB SAMPLE WORK`."""
+    step, db, sample, work = argv
+    out = STEP_FUNCTIONS[step](Path(db), int(sample), Path(work))
+    out["peak_rss_mb"] = _vm_hwm_mb()
+    print(json.dumps(out))
+
+
+def _build(path: Path, n_requests: int, seed: int, sample: int) -> dict[str, Any]:
+    """A store of demo traffic copied to `n_requests`, with acme v1–v3 registered and v1, v2 replayed."""
+    from routelab.datasets import demo, replay, routers
+    from routelab.datasets.bench import replicate
+    from routelab.datasets.prices import save_price_table
+    from routelab.datasets.store import open_store
+    from routelab.datasets.workspace import example_config, example_prices
+
+    t0 = time.perf_counter()
+    with open_store(path) as store:
+        demo.write_demo(store, demo.generate(seed=seed, n_requests=min(n_requests, 20_000)))
+        replicate(store, n_requests)
+        pid = save_price_table(store, example_prices())
+        for v in VERSIONS:
+            routers.add(store, example_config(f"acme_v{v}.yaml"))
+        for v in (1, 2):  # v3 is replayed by the timed replay_sql step
+            replay.replay(store, f"acme-gateway@{v}", price_table_id=pid, progress=False)
+        n = int(store.scalar("SELECT count(*) FROM requests"))
+        chars = float(store.scalar("SELECT avg(length(prompt)) FROM requests") or 0.0)
+    # the sampled steps (import, Python engine, Ray) read a store of `sample` demo requests of their own
+    with open_store(_sample_db(path)) as store:
+        demo.write_demo(store, demo.generate(seed=seed, n_requests=min(n_requests, sample)))
+        save_price_table(store, example_prices())
+        routers.add(store, example_config("acme_v3.yaml"))
+    return {"requests": n, "mean_prompt_chars": chars, "setup_seconds": time.perf_counter() - t0}
+
+
+def run_suite(
+    sizes: Sequence[int],
+    *,
+    steps: Sequence[str] = STEPS,
+    sample: int = 20_000,
+    seed: int = 7,
+    workdir: str | None = None,
+    report: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """Run `steps` at every size in `sizes`; returns ``{"machine": ..., "sizes": [{...}, ...]}``.
+
+    Args:
+        sizes: Request counts, e.g. (1_000_000, 10_000_000).
+        steps: A subset of `STEPS`, run in `STEPS` order (`compare` needs nothing else; `drift` reads v3's
+            decisions, so it runs after `replay_sql` or replays v3 itself).
+        sample: Requests for the sampled steps (import, Python engine, Ray).
+        seed: Demo generator seed.
+        workdir: Where the stores go (default: a temporary directory, removed afterwards).
+        report: Called with a line of progress per step.
+    """
+    import os
+    import platform
+
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise ValueError(f"unknown step(s) {', '.join(unknown)}; known: {', '.join(STEPS)}")
+    chosen = [s for s in STEPS if s in steps]
+    if "drift" in chosen and "replay_sql" not in chosen:
+        chosen.insert(chosen.index("drift"), "replay_sql")  # drift reads v3's decisions
+    machine = {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_1m_at_start": os.getloadavg()[0],
+    }
+    out: dict[str, Any] = {"machine": machine, "sample": sample, "sizes": []}
+    with tempfile.TemporaryDirectory(prefix="routelab-bench-", dir=workdir) as tmp:
+        for n in sizes:
+            base = Path(tmp) / f"n{n}"
+            base.mkdir()
+            report(f"{n:,} requests: building the store (demo traffic copied, v1 and v2 replayed)")
+            entry: dict[str, Any] = {
+                "n_requests": n,
+                **_build(base / "bench.duckdb", n, seed, sample),
+                "steps": {},
+            }
+            for step in chosen:
+                report(f"{n:,} requests: {step}")
+                work = base / step
+                work.mkdir()
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "routelab.app.bench_suite",
+                        step,
+                        str(base / "bench.duckdb"),
+                        str(sample),
+                        str(work),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+                    entry["steps"][step] = {"error": tail}
+                    continue
+                entry["steps"][step] = json.loads(done.stdout.strip().splitlines()[-1])
+            steps_out = entry["steps"]
+            scan, sql = steps_out.get("scan", {}), steps_out.get("replay_sql", {})
+            if "seconds" in scan and "seconds" in sql:
+                entry["replay_over_scan"] = sql["seconds"] / scan["seconds"]
+            py = steps_out.get("replay_python", {})
+            if "decisions_per_s" in sql and "decisions_per_s" in py:
+                entry["sql_over_python"] = sql["decisions_per_s"] / py["decisions_per_s"]
+            out["sizes"].append(entry)
+    return out
+
+
+if __name__ == "__main__":
+    child(sys.argv[1:])

@@ -1,0 +1,60 @@
+"""`routelab bench suite`: every step runs in its own process and reports figures that add up."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from routelab.app.bench_suite import STEPS, run_suite
+from routelab.app.cli import main
+from routelab.app.commands.replay import _sizes
+
+
+def test_sizes_read_counts_and_suffixes() -> None:
+    assert _sizes("1000000,10000000") == [1_000_000, 10_000_000]
+    assert _sizes("1M, 2.5k") == [1_000_000, 2_500]
+    for bad in ("ten", "0", "1M,x"):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"request count|at least 1"):
+            _sizes(bad)
+
+
+def test_an_unknown_step_is_refused_with_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "suite", "--requests", "100", "--steps", "replay_sql,warp"]) == 2
+    err = capsys.readouterr().err
+    assert "warp" in err
+    assert "replay_sql" in err
+
+
+def test_a_small_suite_reports_each_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    n, sample = 1_500, 400
+    args = ["bench", "suite", "--requests", str(n), "--sample", str(sample), "--json"]
+    assert main([*args, "--steps", "scan,replay_sql,replay_python,compare", "--workdir", str(tmp_path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (entry,) = doc["sizes"]
+    assert entry["n_requests"] == entry["requests"] == n
+    steps = entry["steps"]
+    assert (
+        list(steps) == [s for s in STEPS if s in steps] == ["scan", "replay_sql", "replay_python", "compare"]
+    )
+    assert steps["scan"]["requests"] == steps["replay_sql"]["requests"] == n
+    assert steps["replay_python"]["requests"] == sample
+    assert steps["compare"]["requests"] == n
+    for figures in steps.values():
+        assert figures["seconds"] > 0
+        assert figures["peak_rss_mb"] > 0
+    sql, py = steps["replay_sql"], steps["replay_python"]
+    assert entry["sql_over_python"] == pytest.approx(sql["decisions_per_s"] / py["decisions_per_s"])
+    assert entry["replay_over_scan"] == pytest.approx(sql["seconds"] / steps["scan"]["seconds"])
+    assert doc["machine"]["cpus"] >= 1
+    assert not list(tmp_path.iterdir())  # the temporary stores are gone
+
+
+def test_drift_brings_the_replay_it_needs() -> None:
+    lines: list[str] = []
+    out = run_suite([1_200], steps=["drift"], sample=300, report=lines.append)
+    assert list(out["sizes"][0]["steps"]) == ["replay_sql", "drift"]
+    assert out["sizes"][0]["steps"]["drift"]["seconds"] > 0
+    assert any("drift" in line for line in lines)
