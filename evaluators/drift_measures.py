@@ -71,7 +71,26 @@ def _moves(ref: NDArray[np.float64], cur: NDArray[np.float64], values: Sequence[
 
 
 def _counts(frame: pd.DataFrame, key: pd.Series, component: str) -> pd.DataFrame:
-    return frame.groupby([key, frame[component]], sort=True).size().unstack(fill_value=0)
+    """Requests per (key, component value), keys as rows: `groupby([key, component]).size().unstack()`.
+
+    Counted on factorised codes (a groupby over text columns was the drift run's hot spot). As the groupby,
+    missing keys or values are left out and only observed keys and values appear, both sorted.
+    """
+    import numpy as np
+    import pandas as pd
+
+    k_codes, k_values = pd.factorize(key, sort=True, use_na_sentinel=True)
+    c_codes, c_values = pd.factorize(frame[component], sort=True, use_na_sentinel=True)
+    seen = (k_codes >= 0) & (c_codes >= 0)
+    table = np.zeros((len(k_values), len(c_values)), dtype=np.int64)
+    np.add.at(table, (k_codes[seen], c_codes[seen]), 1)
+    rows, cols = table.sum(axis=1) > 0, table.sum(axis=0) > 0
+    out = pd.DataFrame(
+        table[np.ix_(rows, cols)],
+        index=pd.Index(np.asarray(k_values)[rows], name=key.name),
+        columns=pd.Index(np.asarray(c_values)[cols], name=component),
+    )
+    return out
 
 
 def route_mix(

@@ -188,7 +188,18 @@ def _text(value: object) -> str:
 
 
 def _labels(values: ArrayLike | pd.Series, argument: str) -> pd.Series:
-    return _series(values, argument).astype(object).map(_text)
+    """`_text` of every value, computed once per distinct value (missing ones read `MISSING`)."""
+    import numpy as np
+    import pandas as pd
+
+    series = _series(values, argument).astype(object)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    kinds = {isinstance(u, bool | np.bool_) for u in uniques}
+    if len(kinds) > 1:  # True == 1 in a hash table: a column mixing bools and numbers goes value by value
+        return series.map(_text)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:] = [*(_text(u) for u in uniques), MISSING]
+    return pd.Series(table[codes], index=series.index, dtype=object)  # code -1 (missing) picks MISSING
 
 
 def _counts(reference: pd.Series, current: pd.Series) -> CategoryCounts:
