@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 #: Request fields a rule may reference, with their type in the rule language.
 TEXT_FIELDS = ("workflow", "task", "team", "region", "data_class", "prompt")
@@ -14,6 +15,26 @@ NUMBER_FIELDS = ("prompt_tokens", "expected_output_tokens", "hour")
 
 #: Largest token count accepted; keeps every number exact as a float and as a DuckDB BIGINT.
 MAX_TOKENS = 2**40
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def unpaired_surrogate(text: str) -> str | None:
+    """The first UTF-16 surrogate code point in `text` as `U+D800`, or None when the text is valid Unicode.
+
+    A surrogate in a Python string has lost its pair (JSON's `"\\ud800"` escape decodes to one); UTF-8 cannot
+    encode it, so DuckDB and JSON output would fail on it later.
+    """
+    if text.isascii():
+        return None
+    found = _SURROGATE.search(text)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def _reject_surrogate(field: str, text: str) -> None:
+    code = unpaired_surrogate(text)
+    if code is not None:
+        raise ValueError(f"{field}: contains an unpaired surrogate ({code}); the text is not valid Unicode")
 
 
 def attr_text(value: object) -> str:
@@ -62,6 +83,21 @@ class Request(BaseModel):
     def _attrs_as_text(cls, value: object) -> object:
         if isinstance(value, dict):
             return {str(k): attr_text(v) for k, v in value.items()}
+        return value
+
+    @field_validator("request_id", *TEXT_FIELDS)
+    @classmethod
+    def _valid_unicode(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            _reject_surrogate(str(info.field_name), value)
+        return value
+
+    @field_validator("attrs")
+    @classmethod
+    def _attrs_valid_unicode(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            _reject_surrogate(f"attrs key {key!r}", key)  # repr escapes the surrogate: the message stays text
+            _reject_surrogate(f"attrs[{key!r}]", text)
         return value
 
     @field_validator("ts")

@@ -14,6 +14,17 @@ completionStartTime − startTime → ttft_ms; prompt/completion_tokens; cache_h
 status "failure" → error (from metadata.error_information); team (else the key's team alias, else team_id);
 user, end_user, model_group, call_type, request_tags → attrs.
 
+litellm-spend fallbacks: LiteLLM's router stamps `attempted_fallbacks` (0: the model group asked for served)
+and `original_model_group` (the group asked for before any fallback) into the request metadata, and the spend
+log keeps both in `metadata`, while its `model_group` and `model` columns name the group and the deployment
+that served (BerriAI/litellm#38107; the spend-log example in LiteLLM's spend-tracking docs). A row with
+attempted_fallbacks ≥ 1 becomes an outcome whose `model` (the primary, also the path's model and the
+request's `model_group` attr) is original_model_group and whose `fallback_model` is the `model` column; with
+status "failure" no fallback answered, so `fallback_model` stays empty and the error is kept. The primary's
+own failure is on no spend-log row, so a served fallback has no `error`. Rows without the keys (proxies
+before they existed) record no fallback. The primary is named by its model group, so its fallback rate
+counts its clean calls too where group names are model names (`model_name: gpt-4o`).
+
 openai-chat lines: {"id", "created" (Unix seconds), "model", "messages", "usage": {"prompt_tokens",
 "completion_tokens"}, "metadata"}; optional routelab extensions at the top level: cost_usd, latency_ms,
 ttft_ms, error, cache_hit, propensity, user. No cost unless given.
@@ -106,6 +117,44 @@ def _propensity(value: Any) -> float | None:
     return p
 
 
+class _FieldProblem(ValueError):
+    """A bad value in one metadata key; `field` names it (`metadata.<key>`) for the import error."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(problem)
+        self.field = field
+
+
+def _fallback_from(meta: Mapping[str, Any]) -> str | None:
+    """The model group first asked for when LiteLLM served the request through a fallback, else None.
+
+    Raises:
+        _FieldProblem: `attempted_fallbacks` is not a whole number ≥ 0, or a fallback names no
+            `original_model_group`.
+    """
+    count = meta.get("attempted_fallbacks")
+    if count in _MISSING:
+        return None
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise _FieldProblem(
+            "metadata.attempted_fallbacks",
+            f"expected a whole number of fallbacks ≥ 0, got {convert.shown(count)}",
+        )
+    if count == 0:
+        return None
+    group = meta.get("original_model_group")
+    if group in _MISSING:
+        raise _FieldProblem(
+            "metadata.original_model_group",
+            f"missing while attempted_fallbacks is {count}: name the model group first asked for",
+        )
+    if not isinstance(group, str) or not group.strip():
+        raise _FieldProblem(
+            "metadata.original_model_group", f"expected a model group name, got {convert.shown(group)}"
+        )
+    return group
+
+
 def _ms(later: pd.Series, earlier: pd.Series) -> pd.Series:
     return ((later - earlier).dt.total_seconds() * 1000).astype("Float64")
 
@@ -126,7 +175,7 @@ def _finish(
 ) -> Loaded:
     """Requests and logged outcomes from the typed columns and the per-row metadata fields."""
     extra = pd.DataFrame(per_row)
-    for key in (*ROUTING_FIELDS, "propensity", "error"):
+    for key in (*ROUTING_FIELDS, "propensity", "error", "fallback_model"):
         if key not in extra:
             extra[key] = None
     team = cols.pop("team", None)
@@ -149,6 +198,7 @@ def _finish(
         else extra["error"].to_numpy()
     )
     out["propensity"] = extra["propensity"].to_numpy(dtype=object)
+    out["fallback_model"] = extra["fallback_model"].to_numpy(dtype=object)
     out["path"] = [convert.canonical_json({"model": m}) for m in cols["model"]]
     src.unique(pd.DataFrame({id_field: cols["request_id"]}), id_field)
     ignored = tuple(c for c in src.columns if c not in used and c not in src.derived)
@@ -185,6 +235,7 @@ def load_litellm_spend(src: Source, options: Mapping[str, Any]) -> Loaded:
     team_id = convert.text(src, "team_id")
     plain = {c: convert.text(src, c) for c in ("user", "end_user", "model_group", "call_type") if src.has(c)}
     per_row = []
+    primaries: list[str | None] = [None] * len(src)
     for pos in range(len(src)):
         m = meta.iat[pos] or {}
         inner = m.get("spend_logs_metadata") or {}
@@ -201,11 +252,22 @@ def load_litellm_spend(src: Source, options: Mapping[str, Any]) -> Loaded:
             row["attrs"] = attrs
         except ValueError as exc:
             src.fail([pos], "metadata", str(exc))
-        if status.iat[pos] == "failure":
+        failed = status.iat[pos] == "failure"
+        if failed:
             info = m.get("error_information") or {}
             text = ": ".join(str(info[k]) for k in ("error_class", "error_message") if info.get(k))
             row["error"] = text or "failure"
+        try:
+            primary = _fallback_from(m)
+        except _FieldProblem as exc:
+            src.fail([pos], exc.field, str(exc))
+            primary = None
+        if primary is not None:  # the outcome is the primary's; what answered instead is its fallback
+            primaries[pos] = primary
+            row["attrs"]["model_group"] = primary
+            row["fallback_model"] = None if failed else cols["model"].iat[pos]
         per_row.append(row)
+    cols["model"] = pd.Series(primaries, index=cols["model"].index, dtype=object).combine_first(cols["model"])
     return _finish(src, cols, per_row, LITELLM_FIELDS, "request_id")
 
 

@@ -1,7 +1,9 @@
 """`routelab ops` on a small LiteLLM spend log written here, and the flow's SQL prompt groups.
 
 The log is imported with `routelab import FILE --format litellm-spend`; every expected number is computed
-from the rows below with pandas. The demo's answers are checked in `test_cli_ops_demo.py`.
+from the rows below with pandas. Two rows were served by a fallback, which LiteLLM records in the row's
+metadata (`attempted_fallbacks`, `original_model_group`). The demo's answers are checked in
+`test_cli_ops_demo.py`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ T0 = datetime(2025, 3, 3, 9)  # a Monday
 def spend_row(
     i: int, day: int, team: str, workflow: str, model: str, spend: float, text: str, **kw: Any
 ) -> dict:
-    """One SpendLogs row in the shape LiteLLM exports (see tests/datasets/data/litellm_spend.jsonl)."""
+    """One SpendLogs row in the shape LiteLLM exports (see tests/datasets/data/litellm_spend.jsonl).
+
+    `fallback_from=GROUP`: GROUP failed and `model` answered as its fallback, as LiteLLM's router logs it.
+    """
     start = T0 + timedelta(days=day, minutes=i)
     latency = kw.pop("latency_s", 2.0)
     row = {
@@ -54,6 +59,9 @@ def spend_row(
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}],
         "status": "success",
     }
+    fallback_from = kw.pop("fallback_from", None)
+    if fallback_from:
+        row["metadata"] |= {"attempted_fallbacks": 1, "original_model_group": fallback_from}
     error = kw.pop("error", None)
     if error:
         row["status"] = row["metadata"]["status"] = "failure"
@@ -78,17 +86,28 @@ ROWS = [
     ),
     spend_row(9, 9, "legal", "contracts", "claude-3-5-sonnet-20241022", 0.07, "Review clause 2 of NDA-79"),
     spend_row(10, 9, "legal", "contracts", "claude-3-5-sonnet-20241022", 0.06, "Review clause 3 of NDA-80"),
+    # model group = model name (`model_name: claude-3-5-sonnet-20241022`); gpt-4o answers when it fails
+    spend_row(11, 4, "legal", "summaries", "claude-3-5-sonnet-20241022", 0.03, "Summarise meeting 12",
+              model_group="claude-3-5-sonnet-20241022"),
+    spend_row(12, 5, "legal", "summaries", "gpt-4o", 0.01, "Summarise meeting 13",
+              model_group="gpt-4o", fallback_from="claude-3-5-sonnet-20241022"),
+    spend_row(13, 8, "legal", "summaries", "claude-3-5-sonnet-20241022", 0.04, "Summarise meeting 14",
+              model_group="claude-3-5-sonnet-20241022"),
+    spend_row(14, 9, "legal", "summaries", "gpt-4o", 0.012, "Summarise meeting 15",
+              model_group="gpt-4o", fallback_from="claude-3-5-sonnet-20241022"),
 ]  # fmt: skip
 
 
 def frame() -> pd.DataFrame:
-    """The rows as the test reads them: team, workflow, model, spend, day, error, hit."""
+    """The rows as the test reads them: team, workflow, primary model, what served a fallback, spend, ..."""
+    fell = [r["metadata"].get("original_model_group") for r in ROWS]
     return pd.DataFrame(
         {
             "id": [r["request_id"] for r in ROWS],
             "team": [r["metadata"]["user_api_key_team_alias"] for r in ROWS],
             "workflow": [r["metadata"]["spend_logs_metadata"]["workflow"] for r in ROWS],
-            "model": [r["model"] for r in ROWS],
+            "model": [group or r["model"] for group, r in zip(fell, ROWS, strict=True)],
+            "served": [r["model"] if group else None for group, r in zip(fell, ROWS, strict=True)],
             "spend": [r["spend"] for r in ROWS],
             "tokens": [r["prompt_tokens"] + r["completion_tokens"] for r in ROWS],
             "ts": pd.to_datetime([r["startTime"][:-1] for r in ROWS]),
@@ -172,10 +191,35 @@ def test_spend_log_errors_timeouts_and_providers(doc: dict[str, Any]) -> None:
     # latency without the cache hit: 2 s × 3, 30 s and 600 s
     expected = np.quantile([2000.0] * 3 + [30_000.0, 600_000.0], [0.5, 0.95, 0.99])
     assert [triage[f"latency_p{q}_ms"] for q in (50, 95, 99)] == pytest.approx(expected)
-    assert rows[("provider", "anthropic")]["requests"] == 4
-    assert rows[("provider", "openai")]["requests"] == 6
-    assert not doc["fallbacks"]["recorded"]
-    assert any("no fallback is recorded" in n for n in doc["notes"])
+    f = frame()
+    anthropic = f["model"].str.startswith("claude")  # the primary's provider, also when a fallback answered
+    assert rows[("provider", "anthropic")]["requests"] == anthropic.sum() == 8
+    assert rows[("provider", "openai")]["requests"] == (~anthropic).sum() == 6
+
+
+def test_spend_log_fallback_rate_per_primary_model(doc: dict[str, Any]) -> None:
+    fb = doc["fallbacks"]
+    assert fb["recorded"]
+    assert not any("no fallback is recorded" in n for n in doc["notes"])
+    f = frame()
+    primaries = set(f.loc[f["served"].notna(), "model"])
+    rows = {(r["model"], r["workflow"]): r for r in fb["rows"]}
+    scope = f[f["model"].isin(primaries)]
+    assert set(rows) == set(scope.groupby(["model", "workflow"]).groups)
+    for (model, workflow), g in scope.groupby(["model", "workflow"]):
+        row, fell = rows[(model, workflow)], g["served"].notna()
+        assert (row["requests"], row["fallbacks"]) == (len(g), fell.sum())
+        rate = row["fallback_rate"]
+        assert rate["value"] == pytest.approx(fell.mean())
+        assert rate["ci_low"] <= rate["value"] <= rate["ci_high"]
+        assert row["served_by"] == g.loc[fell, "served"].value_counts().to_dict()
+    summaries = rows[("claude-3-5-sonnet-20241022", "summaries")]
+    assert (summaries["requests"], summaries["fallbacks"], summaries["served_by"]) == (4, 2, {"gpt-4o": 2})
+    assert summaries["primary_cost_median"] == pytest.approx(0.035)  # claude's clean calls: 0.03 and 0.04
+    assert summaries["fallback_cost_median"] == pytest.approx(0.011)
+    assert rows[("claude-3-5-sonnet-20241022", "contracts")]["fallbacks"] == 0
+    days = {(d["model"], d["day"]): d for d in fb["daily"]}
+    assert days[("claude-3-5-sonnet-20241022", "2025-03-12")]["served_by"] == {"gpt-4o": 1}
 
 
 def test_spend_log_cache_value_and_the_hit_judged_different(doc: dict[str, Any]) -> None:
