@@ -288,21 +288,21 @@ def _from_annotations(annotations: pd.DataFrame) -> dict[str, GoldLabel]:
 
 
 def _from_labels(labels: pd.DataFrame) -> dict[str, GoldLabel]:
-    """Gold from imported labels."""
+    """Gold from imported labels (each distinct acceptable text parsed once)."""
     require_columns(labels, LABEL_COLUMNS, "labels")
     require_unique(labels, "request_id", "labels")
     out: dict[str, GoldLabel] = {}
-    parsed: dict[str, list[Path]] = {}  # labels repeat a few acceptable sets: parse each JSON text once
-    for row in labels.itertuples(index=False):
-        rid = str(row.request_id)
-        if bool(row.abstain):
+    ids = [str(r) for r in labels["request_id"].tolist()]
+    abstains = [bool(a) for a in labels["abstain"].tolist()]
+    # labels repeat a few acceptable sets: parse each distinct JSON text once (lists are parsed per row)
+    parsed: dict[str, tuple[Path, ...]] = {}
+    for rid, abstain, text in zip(ids, abstains, labels["acceptable"].tolist(), strict=True):
+        if abstain:
             out[rid] = GoldLabel(request_id=rid, source=GoldSource.ABSTAIN, acceptable=())
             continue
-        text = row.acceptable
-        if isinstance(text, str) and text in parsed:
-            paths = parsed[text]
-        else:
-            paths = dedupe(parse_paths(text, f"label of {rid}, acceptable"))
+        paths = parsed.get(text) if isinstance(text, str) else None
+        if paths is None:
+            paths = tuple(dedupe(parse_paths(text, f"label of {rid}, acceptable")))
             if isinstance(text, str):
                 parsed[text] = paths
         if not paths:
@@ -311,9 +311,7 @@ def _from_labels(labels: pd.DataFrame) -> dict[str, GoldLabel]:
                 "give at least one partial path or set abstain"
             )
         # the paths were validated when their text was parsed: skip re-validating one model per request
-        out[rid] = GoldLabel.model_construct(
-            request_id=rid, source=GoldSource.IMPORT, acceptable=tuple(paths)
-        )
+        out[rid] = GoldLabel.model_construct(request_id=rid, source=GoldSource.IMPORT, acceptable=paths)
     return out
 
 
