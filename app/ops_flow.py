@@ -200,15 +200,23 @@ def _top(rows: list[dict[str, Any]], keys: Sequence[str], n: int = SUMMARY_ROWS)
     return [{k: r[k] for k in keys} for r in rows[:n]]
 
 
-def ops_summary(store: Any, since: date | None = None, until: date | None = None) -> dict[str, Any]:
+def ops_summary(
+    store: Any,
+    since: date | None = None,
+    until: date | None = None,
+    budgets: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """Headline numbers of the operations view, JSON-ready, for the leaders' report.
 
     Keys: window, n, cost_usd, tokens, comparison (weeks compared), expensive_prompts, failing_workflows,
-    fallbacks, fallback_spikes, teams, caching, cache_judged_different, budget, notes. Each list holds the
-    top five rows of the matching `routelab ops` table (fewer columns, same definitions).
+    failing_models, fallbacks, fallback_spikes, teams, caching, cache_judged_different, budget (spend per team
+    against `budgets`, from `load_budgets`), notes. Each list holds the top five rows of the matching
+    `routelab ops` table (fewer columns, same definitions).
     """
-    doc = ops_stored(store, since, until, n_examples=3).model_dump(mode="json")
+    doc = ops_stored(store, since, until, budgets=budgets, n_examples=3).model_dump(mode="json")
+    reliability = ("value", "requests", "error_rate", "timeout_rate", "failure_rate", "latency_p95_ms")
     rel = [r for r in doc["reliability"]["rows"] if r["field"] == "workflow"]
+    rel_models = [r for r in doc["reliability"]["rows"] if r["field"] == "model"]
     budget = doc["budget"]
     return {
         "window": {"since": doc["params"]["since"], "until": doc["params"]["until"]},
@@ -222,9 +230,8 @@ def ops_summary(store: Any, since: date | None = None, until: date | None = None
             doc["prompts"]["by_total"],
             ("prompt_group", "requests", "cost_usd", "cost_share", "workflow", "team", "cost_change"),
         ),
-        "failing_workflows": _top(
-            rel, ("value", "requests", "error_rate", "timeout_rate", "failure_rate", "latency_p95_ms")
-        ),
+        "failing_workflows": _top(rel, reliability),
+        "failing_models": _top(rel_models, reliability),
         "fallbacks": _top(
             doc["fallbacks"]["rows"],
             ("model", "workflow", "fallbacks", "fallback_rate", "served_by", "cost_ratio", "extra_cost_usd"),
@@ -248,7 +255,13 @@ def ops_summary(store: Any, since: date | None = None, until: date | None = None
         else {
             "month": budget["month"],
             "as_of": budget["as_of"],
-            "teams": _top(budget["rows"], ("team", "spent_usd", "projected_usd", "budget_usd", "status"), 10),
+            # every team the budget file lists (in the view's order), then the biggest spenders without one
+            "teams": _top(
+                [r for r in budget["rows"] if r["status"] != "no budget"]
+                + [r for r in budget["rows"] if r["status"] == "no budget"],
+                ("team", "spent_usd", "projected_usd", "budget_usd", "status"),
+                max(10, sum(r["status"] != "no budget" for r in budget["rows"])),
+            ),
         },
         "notes": doc["notes"],
     }

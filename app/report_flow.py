@@ -8,13 +8,21 @@ Bundle keys: `meta` (versions, hashes, price tables, data fingerprint, seed, whe
 --json` of the candidate, by week), `frontier` (`frontier --json` of both, or None without full-information
 outcomes), `policy` (per version, the decisions each policy changed or flagged), `regressions` (requests
 the candidate broke, prompts redacted), `labels` (coverage by workflow and annotator agreement),
-`compliance` (`base` and `candidate`: each version's `compliance --json` result by week and workflow, and
-`delta`: the paired change of its privacy and residency breaches, as in `compare["compliance"]`).
+`compliance` (`base` and `candidate`: each version's `compliance --json` result by week and workflow,
+`delta`: the paired change of its privacy and residency breaches, as in `compare["compliance"]`, and
+`examples`: a few breaching requests of the candidate, introduced ones first, each with its kinds, data
+class, PII types, both versions' models and its prompt redacted and cut to `BREACH_CHARS`), `ops` (the
+operations summary `app.ops_flow.ops_summary` of the store's logged traffic in the candidate's traffic
+window, the days of its requests' first and last timestamps (all logged traffic when they carry none): top
+prompt groups, failing workflows, fallbacks, teams, caching, budget, notes, five rows each, prompt groups
+redacted; fallback spikes cut to `OPS_SPIKES` with `n_fallback_spikes` the full count; and `store_logged`:
+the count, first and last timestamp of every logged call in the store, so a report can say why a window is
+empty).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +30,12 @@ from typing import Any
 REGRESSIONS = 10
 #: Characters of a redacted prompt shown per regression.
 PROMPT_CHARS = 400
+#: Breaching requests of each kind (privacy, residency) shown as examples.
+BREACH_EXAMPLES = 3
+#: Characters of a redacted prompt shown per breach example.
+BREACH_CHARS = 200
+#: Fallback spikes kept in the operations summary.
+OPS_SPIKES = 5
 
 
 def _meta(store: Any, base: str, candidate: str, seed: int, at: datetime) -> dict[str, Any]:
@@ -102,6 +116,84 @@ def _regressions(store: Any, base: str, candidate: str, ids: Sequence[str]) -> l
     return out
 
 
+def _cut(text: str, chars: int) -> str:
+    return text[:chars] + ("…" if len(text) > chars else "")
+
+
+def _breach_examples(
+    store: Any, base: str, candidate: str, compliance: dict[str, Any], scanned: Any
+) -> list[dict[str, Any]]:
+    """A few breaching requests of the candidate per kind: those it introduced, else any of its own."""
+    from routelab.router_core.pii import redact
+
+    picked: dict[str, dict[str, Any]] = {}
+    for kind in ("privacy", "residency"):
+        introduced = list(compliance["delta"][kind]["examples"])
+        ids = introduced or list(compliance["candidate"]["totals"][kind]["examples"])
+        for rid in ids[:BREACH_EXAMPLES]:
+            row = picked.setdefault(rid, {"request_id": rid, "kinds": [], "introduced": False})
+            row["kinds"].append(kind)
+            row["introduced"] = row["introduced"] or rid in introduced
+    if not picked:
+        return []
+    marks = ", ".join("?" for _ in picked)
+    rows = store.df(
+        "SELECT r.request_id, r.workflow, r.data_class, r.region, r.prompt, b.model AS base_model, "
+        "c.model AS cand_model, c.fallbacks AS cand_fallbacks, c.action AS cand_action FROM requests r "
+        "LEFT JOIN decisions b ON b.request_id = r.request_id AND b.router = ? "
+        "JOIN decisions c ON c.request_id = r.request_id AND c.router = ? "
+        f"WHERE r.request_id IN ({marks}) ORDER BY r.request_id",
+        [base, candidate, *picked],
+    )
+    found = scanned[scanned["request_id"].isin(list(picked))].set_index("request_id")
+    out = []
+    for row in rows.to_dict("records"):
+        rid = row["request_id"]
+        pii: list[str] = []
+        if rid in found.index:
+            for column in ("pii_types", "attrs.pii_types"):
+                value = found.at[rid, column] if column in found.columns else None
+                if isinstance(value, str) and value:
+                    pii += [t.strip() for t in value.split(",") if t.strip() and t.strip() not in pii]
+        fallbacks = row.pop("cand_fallbacks")
+        out.append(
+            {
+                **picked[rid],
+                **{k: row[k] for k in ("workflow", "data_class", "region", "base_model", "cand_model")},
+                "cand_fallbacks": [str(f) for f in fallbacks] if fallbacks is not None else [],
+                "cand_action": row["cand_action"],
+                "pii_types": pii,
+                "prompt_redacted": _cut(redact(row["prompt"] or ""), BREACH_CHARS),
+            }
+        )
+    return sorted(out, key=lambda r: (not r["introduced"], r["request_id"]))
+
+
+def _ops(store: Any, candidate: str, budgets: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """`ops_summary` over the candidate's traffic window, trimmed and with prompt groups redacted."""
+    from routelab.app.ops_flow import logged_span, ops_summary
+    from routelab.router_core.pii import redact
+
+    first, last = store.execute(
+        "SELECT min(r.ts), max(r.ts) FROM decisions d JOIN requests r USING (request_id) WHERE d.router = ?",
+        [candidate],
+    ).fetchone()
+    n, first_logged, last_logged = logged_span(store)
+    since, until = (first.date(), last.date()) if first is not None else (None, None)
+    summary = ops_summary(store, since, until, budgets=budgets)
+    spikes = summary["fallback_spikes"]
+    return {
+        **summary,
+        "expensive_prompts": [
+            {**row, "prompt_group": redact(row["prompt_group"]) if row["prompt_group"] else None}
+            for row in summary["expensive_prompts"]
+        ],
+        "fallback_spikes": spikes[:OPS_SPIKES],
+        "n_fallback_spikes": len(spikes),
+        "store_logged": {"n": n, "first_ts": first_logged, "last_ts": last_logged},
+    }
+
+
 def _labels(store: Any) -> dict[str, Any]:
     from routelab.evaluators.agreement import agreement
 
@@ -140,8 +232,12 @@ def report_bundle(
     conditions: Sequence[Any] = (),
     seed: int = 0,
     at: datetime,
+    budgets: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Everything the report of `base` → `candidate` shows (module docstring); nothing is saved."""
+    """Everything the report of `base` → `candidate` shows (module docstring); nothing is saved.
+
+    `budgets` (team → monthly USD, `ops_flow.load_budgets`) fills the operations section's budget table.
+    """
     from routelab.app.compliance_flow import compliance_requests, compliance_stored
     from routelab.app.frontier_flow import frontier_stored
     from routelab.app.workflows import compare_stored_versions, drift_stored_version, evaluate_stored_version
@@ -170,6 +266,11 @@ def report_bundle(
     base_compliance, cand_compliance = compliance_stored(
         store, [base, candidate], save=False, requests=scanned
     )["versions"]
+    compliance = {
+        "base": base_compliance,
+        "candidate": cand_compliance,
+        "delta": compare["compliance"]["delta"],
+    }
     return {
         "meta": _meta(store, base, candidate, seed, at),
         "compare": compare,
@@ -180,8 +281,8 @@ def report_bundle(
         "regressions": _regressions(store, base, candidate, broken),
         "labels": _labels(store),
         "compliance": {
-            "base": base_compliance,
-            "candidate": cand_compliance,
-            "delta": compare["compliance"]["delta"],
+            **compliance,
+            "examples": _breach_examples(store, base, candidate, compliance, scanned),
         },
+        "ops": _ops(store, candidate, budgets),
     }

@@ -5,6 +5,7 @@ package never touches the store or the clock, so the same bundle gives the same 
 
 - `verdict.decide`: ship / ship with caveats / do not ship, with its reasons (rules in its docstring).
 - `sentences`, `risks`: the first page's plain sentences and top risks, every number with its uncertainty.
+- `compliance`, `operations`: the "Privacy and residency" and "Operations" sections (tables and sentences).
 - `render.render_html`: one self-contained HTML file (plotly inlined, no network, escaped text).
 - `markdown.render_markdown`: the summary and key tables as Markdown, for a ticket.
 - `pdf.html_to_pdf`: the HTML printed by headless Chromium, for mail.

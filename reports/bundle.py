@@ -15,7 +15,8 @@ from typing import Any
 
 from routelab.reports.errors import BundleError
 
-#: Keys every bundle has (`frontier` may be null: no full-information outcomes).
+#: Keys every bundle has (`frontier` may be null: no full-information outcomes). `compliance` and `ops` are
+#: left out on purpose: a bundle saved before they existed still renders, and those sections say so.
 REQUIRED = ("meta", "compare", "accuracy", "drift", "frontier", "policy", "regressions", "labels")
 META = ("base", "candidate", "generated_at", "seed", "data_fingerprint", "versions", "price_tables")
 

@@ -289,3 +289,36 @@ def policy(bundle: Mapping[str, Any]) -> Any:
         )
     fig.update_xaxes(title="decisions changed or flagged")
     return _layout(fig, "Policy flags per version", max(240, 40 * len(flags) + 120))
+
+
+def compliance_trend(bundle: Mapping[str, Any]) -> Any:
+    """Privacy and residency breaches per week of both versions (the bundle's compliance results)."""
+    go = _go()
+    make_subplots = _subplots()
+
+    meta, doc = bundle["meta"], bundle["compliance"]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Privacy breaches", "Residency breaches"))
+    for side, colour in (("base", BASE_COLOUR), ("candidate", CAND_COLOUR)):
+        periods = doc[side].get("periods") or []
+        xs = [label(p["period"]) for p in periods]
+        for col, kind in ((1, "privacy"), (2, "residency")):
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=[p[kind]["count"] for p in periods],
+                    mode="lines+markers",
+                    name=label(meta[side]),
+                    legendgroup=side,
+                    showlegend=col == 1,
+                    line={"color": colour},
+                    hovertemplate="%{x}: %{y} decisions<extra></extra>",
+                ),
+                1,
+                col,
+            )
+    weeks = [label(p["period"]) for p in doc["candidate"].get("periods") or doc["base"].get("periods") or []]
+    # ticks show the week alone (`W37`); the hover keeps the year
+    fig.update_xaxes(tickvals=weeks, ticktext=[w.rsplit("-", 1)[-1] for w in weeks], tickangle=0)
+    fig.update_yaxes(title="decisions", rangemode="tozero")
+    _layout(fig, "", 320)  # the subplot titles say it
+    return fig.update_layout(legend={"orientation": "h", "y": -0.22})

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routelab.reports import charts, evidence, risks, sentences, tables
+from routelab.reports import charts, compliance, evidence, operations, risks, sentences, tables
 from routelab.reports.bundle import check
 from routelab.reports.formatting import num, path
 from routelab.reports.verdict import decide
@@ -108,6 +108,8 @@ def context(bundle: Mapping[str, Any]) -> dict[str, Any]:
         "windows": evidence.windows(bundle),
         "alarms": evidence.alarms(bundle),
         "policy": evidence.policy(bundle),
+        "compliance": compliance.section(bundle),
+        "operations": operations.section(bundle),
         "regressions": regressions(bundle),
         "coverage": evidence.coverage(bundle),
         "agreement": evidence.agreement(bundle),
@@ -130,6 +132,8 @@ def figures(bundle: Mapping[str, Any]) -> dict[str, Any]:
         out["fig-timeline"] = charts.timeline(periods)
     if bundle["policy"]:
         out["fig-policy"] = charts.policy(bundle)
+    if compliance.has_trend(bundle):
+        out["fig-compliance"] = charts.compliance_trend(bundle)
     return {key: fig.to_plotly_json() for key, fig in out.items()}
 
 

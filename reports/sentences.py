@@ -8,11 +8,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from routelab.reports.formatting import Text, derived, interval, missing, num, path
-from routelab.reports.verdict import LATEST_WINDOWS, label_coverage
+from routelab.reports.formatting import Text, derived, interval, lookup, missing, num, path
+from routelab.reports.verdict import (
+    ALPHA,  # the significance level of the wording ("does not separate from chance" above it)
+    BREACH_KINDS,
+    LATEST_WINDOWS,
+    compliance_paths,
+    label_coverage,
+)
 
-#: Significance level for wording ("does not separate from chance" above it).
-ALPHA = 0.05
 PERIODS = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
@@ -220,6 +224,46 @@ def drift(bundle: Mapping[str, Any]) -> Text:
     )
 
 
+def compliance(bundle: Mapping[str, Any], define: bool = False) -> Text | None:
+    """Privacy and residency breaches of both versions, with the candidate's rate and the paired change;
+    `define` says what each breach is (the section's lead; the first page leaves that to the verdict)."""
+    at = compliance_paths(bundle)
+    if at is None:
+        return None
+    totals = [lookup(bundle, at[side]) for side in ("base", "candidate")]
+    if not any(t[kind]["count"] for t in totals for kind in BREACH_KINDS):
+        return (
+            "Neither version sends a sensitive request past the private boundary or a request outside its "
+            "region (",
+            num(bundle, f"{at['candidate']}.n", "count"),
+            " decisions each checked by the compliance rules).",
+        )
+    text: list[Any] = []
+    for kind, what in BREACH_KINDS.items():
+        c, d = f"{at['candidate']}.{kind}", f"{at['delta']}.{kind}.rate"
+        meaning = f" ({what})" if define else ""
+        text.append(f"; {kind}" if text else kind.capitalize())
+        if not any(t[kind]["count"] for t in totals):
+            text.append(f" breaches{meaning}: none under either version")
+            continue
+        text += [
+            f" breaches{meaning} go from ",
+            num(bundle, f"{at['base']}.{kind}.count", "count"),
+            " to ",
+            num(bundle, f"{c}.count", "count"),
+            " (",
+            num(bundle, f"{c}.rate.value", "rate"),
+            " of decisions, ",
+            *interval(bundle, f"{c}.rate", "rate", signed=False),
+            "; paired change ",
+            num(bundle, f"{d}.value", "points", True),
+            ", p = ",
+            num(bundle, f"{d}.p_value", "p"),
+            ")",
+        ]
+    return (*text, ".")
+
+
 def labels(bundle: Mapping[str, Any]) -> Text:
     """Label coverage and annotator agreement."""
     agreement = bundle["labels"].get("agreement") or {}
@@ -240,5 +284,5 @@ def labels(bundle: Mapping[str, Any]) -> Text:
 def summary(bundle: Mapping[str, Any]) -> list[Text]:
     """The first page's sentences, in reading order."""
     out = [scope(bundle), cost_and_accuracy(bundle), latency(bundle), flips(bundle), slices(bundle)]
-    out += [drift(bundle), labels(bundle)]
+    out += [compliance(bundle), drift(bundle), labels(bundle)]
     return [s for s in out if s is not None]

@@ -6,6 +6,10 @@ given) → *ship with caveats* when at least one caveat below applies, else *shi
 
 **Caveats** (rule id: when it applies):
 
+- ``compliance-breach``: the candidate adds privacy or residency breaches (the compliance evaluator's rules,
+  recorded in the bundle): for a kind, the paired change of its breach rate is positive and significant
+  (the 95 % interval lies above 0, or McNemar's p < ``ALPHA``), or the candidate breaches at all where the
+  base never did. Read from ``compliance`` (else ``compare.compliance``); absent from a bundle, no caveat.
 - ``silent-failure``: the drift evaluator raised a silent-failure alarm on the candidate in one of its
   latest ``LATEST_WINDOWS`` windows (an older alarm may be fixed; a recent one is live).
 - ``accuracy-unclear-cost-up``: the 95 % interval of the accuracy delta includes 0 while the cost delta is
@@ -30,7 +34,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from routelab.reports.formatting import Text, derived, interval, missing, num, path
+from routelab.reports.formatting import Text, derived, interval, lookup, missing, num, path
 
 Decision = Literal["ship", "ship with caveats", "do not ship"]
 
@@ -42,6 +46,18 @@ MIN_LABEL_COVERAGE = 0.10
 PRIVACY_FLAGS = re.compile(r"privacy|residen|region|pii|gdpr|sovereign", re.IGNORECASE)
 #: Items named in one caveat before "and N more".
 LISTED = 3
+#: Significance level of the paired breach test (and of the report's wording).
+ALPHA = 0.05
+#: The breach kinds a candidate must not add, and what each means in words.
+BREACH_KINDS = {
+    "privacy": "a sensitive request that may reach a model outside the private boundary",
+    "residency": "a request that may reach a model outside its region",
+}
+#: How the verdict names the decisions of each kind (a plural noun phrase that carries the meaning).
+BREACH_SUBJECTS = {
+    "privacy": "Sensitive requests that may reach a model outside the private boundary (privacy breaches)",
+    "residency": "Requests that may reach a model outside their region (residency breaches)",
+}
 
 
 class Finding(BaseModel):
@@ -103,6 +119,76 @@ def _failures(bundle: Mapping[str, Any]) -> list[Finding]:
         text += [")" if read else "", "."]
         out.append(Finding(rule="gate", text=tuple(text)))
     return out
+
+
+def compliance_paths(bundle: Mapping[str, Any]) -> dict[str, str] | None:
+    """Bundle paths of both versions' breach totals and of the paired deltas, or None without them.
+
+    Keys `base`, `candidate` (a `ComplianceCounts` each) and `delta` (kind → `ComplianceDelta`); read from
+    the bundle's `compliance` key, else from the comparison's.
+    """
+    doc = bundle.get("compliance")
+    if isinstance(doc, Mapping) and all(
+        isinstance(doc.get(k), Mapping) for k in ("base", "candidate", "delta")
+    ):
+        return {
+            "base": "compliance.base.totals",
+            "candidate": "compliance.candidate.totals",
+            "delta": "compliance.delta",
+        }
+    doc = bundle["compare"].get("compliance")
+    if isinstance(doc, Mapping) and all(
+        isinstance(doc.get(k), Mapping) for k in ("baseline", "candidate", "delta")
+    ):
+        return {
+            "base": "compare.compliance.baseline",
+            "candidate": "compare.compliance.candidate",
+            "delta": "compare.compliance.delta",
+        }
+    return None
+
+
+def added_breaches(bundle: Mapping[str, Any]) -> list[str]:
+    """The breach kinds the candidate adds (rule ``compliance-breach``), in `BREACH_KINDS` order."""
+    at = compliance_paths(bundle)
+    if at is None:
+        return []
+    out = []
+    for kind in BREACH_KINDS:
+        base = lookup(bundle, f"{at['base']}.{kind}.count")
+        cand = lookup(bundle, f"{at['candidate']}.{kind}.count")
+        rate = lookup(bundle, f"{at['delta']}.{kind}.rate")
+        value, low, p = rate.get("value"), rate.get("ci_low"), rate.get("p_value")
+        rises = not missing(value) and value > 0
+        significant = rises and ((not missing(low) and low > 0) or (not missing(p) and p < ALPHA))
+        if significant or (cand > 0 and base == 0):
+            out.append(kind)
+    return out
+
+
+def _compliance_breach(bundle: Mapping[str, Any]) -> Text | None:
+    kinds = added_breaches(bundle)
+    at = compliance_paths(bundle)
+    if not kinds or at is None:
+        return None
+    text: list[Any] = []
+    for kind in kinds:
+        d = f"{at['delta']}.{kind}"
+        text += [
+            " " if text else "",
+            f"{BREACH_SUBJECTS[kind]} rise from ",
+            num(bundle, f"{at['base']}.{kind}.count", "count"),
+            " to ",
+            num(bundle, f"{at['candidate']}.{kind}.count", "count"),
+            " decisions (paired change ",
+            num(bundle, f"{d}.rate.value", "points", True),
+            ", ",
+            *interval(bundle, f"{d}.rate", "points"),
+            ", p = ",
+            num(bundle, f"{d}.rate.p_value", "p"),
+            ").",
+        ]
+    return tuple(text)
 
 
 def _silent_failure(bundle: Mapping[str, Any]) -> Text | None:
@@ -232,6 +318,7 @@ def _no_gate(bundle: Mapping[str, Any]) -> Text | None:
 
 #: The caveat rules, in the order the report lists them.
 CAVEATS: tuple[tuple[str, Callable[[Mapping[str, Any]], Text | None]], ...] = (
+    ("compliance-breach", _compliance_breach),
     ("silent-failure", _silent_failure),
     ("accuracy-unclear-cost-up", _accuracy_unclear_cost_up),
     ("slice-drop", _slice_drop),

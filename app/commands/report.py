@@ -1,4 +1,4 @@
-"""`routelab report BASE CAND [--out PATH] [--format html|pdf|md] [--gate FILE] [--fail-if EXPR ...]`.
+"""`routelab report BASE CAND [--out PATH] [--format F] [--gate FILE] [--fail-if E] [--budget FILE]`.
 
 Builds the report bundle from the store (`report_flow.report_bundle`), renders it with `routelab.reports`
 and writes the report and, next to it, the bundle as `<out>.json` so anyone can check the numbers.
@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from routelab.app.commands.common import CliError, add_db, open_store
+from routelab.app.commands.common import CliError, add_db, open_store, read_file
 from routelab.app.commands.compare import gate_conditions
 
 FORMATS = ("html", "pdf", "md")
@@ -56,6 +56,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from routelab.reports.verdict import decide
 
     conditions = gate_conditions(args)
+    budgets = None
+    if args.budget:
+        from routelab.app.ops_flow import BudgetFileError, load_budgets
+
+        try:
+            budgets = load_budgets(read_file(args.budget), args.budget)
+        except BudgetFileError as exc:
+            raise CliError(str(exc)) from exc
     out = Path(args.out) if args.out else default_out(args.base, args.candidate, args.format)
     with open_store(args.db, read_only=True) as store:
         try:
@@ -66,6 +74,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 conditions=conditions,
                 seed=args.seed,
                 at=datetime.now(UTC),
+                budgets=budgets,
             )
         except EvaluatorError as exc:
             raise CliError(str(exc)) from exc
@@ -99,5 +108,8 @@ def register(sub: Any) -> None:
     p.add_argument("--gate", metavar="FILE", help="gate YAML: conditions that fail the release")
     p.add_argument("--fail-if", action="append", metavar="EXPR", help="e.g. 'accuracy.delta.ci_high < 0'")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (recorded in the report)")
+    p.add_argument(
+        "--budget", metavar="FILE", help="YAML of team: monthly budget in USD, for the operations section"
+    )
     add_db(p)
     p.set_defaults(func=cmd_report)

@@ -1,4 +1,5 @@
-"""Builders for the report tests: a demo bundle, hostile text, and an independent reader of report numbers.
+"""Builders for the report tests: a demo bundle, hostile text, hand-set breaches and missing logged traffic,
+and an independent reader of report numbers.
 
 The number reader does not use `routelab.reports.formatting`: it parses what a reader sees (``−47.3 %``,
 ``$12.50``, ``1.4e-196``) back into a number with the tolerance its digits imply, so a wrong path, a wrong
@@ -80,6 +81,76 @@ def hostile(bundle: dict[str, Any]) -> dict[str, Any]:
     if b["frontier"]:
         group = next(iter(b["frontier"]["groups"].values()))
         group["models"][PAYLOAD] = next(iter(group["models"].values()))
+    compliance, ops = b["compliance"], b["ops"]
+    if compliance["examples"]:
+        compliance["examples"][0].update(prompt_redacted=PAYLOAD, workflow=PAYLOAD, cand_model=PAYLOAD)
+    if compliance["candidate"]["models"]:
+        compliance["candidate"]["models"][0]["model"] = PAYLOAD
+    for key, field in (("teams", "value"), ("expensive_prompts", "prompt_group"), ("fallbacks", "model")):
+        if ops[key]:
+            ops[key][0][field] = PAYLOAD
+    return b
+
+
+def set_breaches(
+    bundle: dict[str, Any],
+    kind: str,
+    base: int,
+    candidate: int,
+    *,
+    ci: tuple[float, float],
+    p: float,
+    introduced: int | None = None,
+    resolved: int = 0,
+) -> dict[str, Any]:
+    """Edit `bundle` in place (and return it) so both versions' compliance results, and the comparison's,
+    say `kind` breaches went from `base` to `candidate` decisions, with the paired change's 95 % interval
+    `ci` and McNemar p-value `p`."""
+    n = bundle["compare"]["compliance"]["n_paired"] or 1
+    comparison = bundle["compare"]["compliance"]
+    counts = {"base": base, "candidate": candidate}
+    for side, key in (("base", "baseline"), ("candidate", "candidate")):
+        for totals in (bundle["compliance"][side]["totals"], comparison[key]):
+            k = counts[side]
+            totals[kind]["count"] = k
+            totals[kind]["rate"].update(value=k / n, ci_low=max(0.0, k / n - 0.001), ci_high=k / n + 0.001)
+            totals[kind]["examples"] = [f"req-{side}-{i}" for i in range(min(k, 3))]
+    rate = {"value": (candidate - base) / n, "ci_low": ci[0], "ci_high": ci[1], "n": n, "p_value": p,
+            "method": "newcombe-paired-score", "confidence": 0.95, "test": "mcnemar-exact"}  # fmt: skip
+    delta = {
+        "count": candidate - base,
+        "rate": rate,
+        "introduced": max(candidate - base, 0) if introduced is None else introduced,
+        "resolved": resolved,
+        "examples": [f"req-new-{i}" for i in range(min(max(candidate - base, 0), 3))],
+    }
+    bundle["compliance"]["delta"][kind] = copy.deepcopy(delta)
+    comparison["delta"][kind] = copy.deepcopy(delta)
+    return bundle
+
+
+def no_breaches(bundle: dict[str, Any]) -> dict[str, Any]:
+    """Edit `bundle` in place (and return it) so neither version breaches privacy or residency."""
+    for kind in ("privacy", "residency"):
+        set_breaches(bundle, kind, 0, 0, ci=(-0.0002, 0.0002), p=1.0)
+    return bundle
+
+
+def without_logged_traffic(bundle: dict[str, Any], *, in_store: bool) -> dict[str, Any]:
+    """A copy of `bundle` whose operations summary found no logged call in the candidate's window; with
+    `in_store` False the store holds none at all, else some outside the window."""
+    b = copy.deepcopy(bundle)
+    ops = b["ops"]
+    for key in ("expensive_prompts", "failing_workflows", "fallbacks", "fallback_spikes", "teams", "caching"):
+        ops[key] = []
+    ops.update(
+        n=0, cost_usd=0.0, tokens=0, first_ts=None, last_ts=None, comparison=None, budget=None, notes=[],
+        n_fallback_spikes=0, cache_judged_different=0,
+        window={"since": "2031-01-05", "until": "2031-02-01"},
+        store_logged={"n": 1234, "first_ts": "2026-09-07T01:00:00", "last_ts": "2026-11-01T23:00:00"}
+        if in_store
+        else {"n": 0, "first_ts": None, "last_ts": None},
+    )  # fmt: skip
     return b
 
 

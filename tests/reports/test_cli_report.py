@@ -80,8 +80,9 @@ def test_pdf_through_chromium_with_a_gate_file(
         ((BASE, "acme-gateway@9"), "no decisions of acme-gateway@9"),
         ((BASE, CAND, "--fail-if", "accuracy.delta.nope < 0"), "no key 'nope'"),
         ((BASE, CAND, "--gate", "missing-gate.yaml"), "missing-gate.yaml: no such file"),
+        ((BASE, CAND, "--budget", "missing-budget.yaml"), "missing-budget.yaml: no such file"),
     ],
-    ids=["unknown-version", "unknown-gate-path", "missing-gate-file"],
+    ids=["unknown-version", "unknown-gate-path", "missing-gate-file", "missing-budget-file"],
 )
 def test_bad_input_exits_2_and_writes_nothing(
     capsys: pytest.CaptureFixture[str],
@@ -96,3 +97,37 @@ def test_bad_input_exits_2_and_writes_nothing(
     assert code == 2
     assert message in err
     assert not list(tmp_path.glob("report-*"))
+
+
+def test_a_budget_file_fills_the_operations_budget(
+    capsys: pytest.CaptureFixture[str], report_db: Path, tmp_path: Path
+) -> None:
+    import duckdb
+
+    with duckdb.connect(str(report_db), read_only=True) as con:
+        teams = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT team FROM requests WHERE team IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
+        models = {r[0] for r in con.execute("SELECT DISTINCT model FROM outcomes").fetchall()}
+    budgets = {team: 100.0 * (k + 1) for k, team in enumerate(teams[:3])}
+    budget = tmp_path / "budget.yaml"
+    budget.write_text("".join(f"{t}: {v}\n" for t, v in budgets.items()), encoding="utf-8")
+    out = tmp_path / "report.md"
+    code, _, _ = run(
+        capsys, "report", BASE, CAND, "--format", "md", "--out", str(out), "--db", str(report_db),
+        "--budget", str(budget),
+    )  # fmt: skip
+    assert code in (0, 1)
+    ops = json.loads((tmp_path / "report.md.json").read_text())["ops"]
+    rows = {r["team"]: r for r in ops["budget"]["teams"]}
+    assert set(budgets) <= set(rows)
+    for team, amount in budgets.items():
+        given = rows[team]["budget_usd"]
+        assert (given["value"] if isinstance(given, dict) else given) == pytest.approx(amount)
+    assert ops["failing_models"]  # the demo logs errors and timeouts per model
+    assert {r["value"] for r in ops["failing_models"]} <= models
+    text = out.read_text()
+    assert all(team in text for team in budgets)

@@ -19,8 +19,10 @@ HEADINGS = (
     "Accuracy by slice",
     "Drift and silent",
     "Policy and privacy flags",
+    "Privacy and residency",
     "Worst regressions",
     "Label coverage",
+    "Operations",
     "Method notes",
 )
 

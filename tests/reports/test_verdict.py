@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from routelab.reports.formatting import plain
+from routelab.reports.formatting import Num, plain
+from routelab.reports.risks import risks
 from routelab.reports.verdict import CAVEATS, LATEST_WINDOWS, MIN_LABEL_COVERAGE, decide
+
+from .builders import no_breaches, set_breaches
 
 PASSED = {"name": "cost-up", "condition": "cost.delta_pct.value > 0", "description": None, "holds": False,
           "undetermined": False, "values": {"cost.delta_pct.value": -45.6}}  # fmt: skip
@@ -30,7 +33,11 @@ def neutral(bundle: dict[str, Any]) -> dict[str, Any]:
     b["policy"][meta["candidate"]] = dict(b["policy"][meta["base"]])
     changes = compare["attribution"]["changes"]
     compare["attribution"]["changes"] = [c for c in changes if c["change"]["section"] != "policies"]
-    return b
+    return no_breaches(b)
+
+
+def _new_breach(b: dict[str, Any]) -> None:
+    set_breaches(b, "privacy", 0, 3, ci=(-0.0004, 0.0011), p=0.25)  # not significant, but new
 
 
 def _latest_alarm(b: dict[str, Any]) -> None:
@@ -88,6 +95,7 @@ def _no_gate(b: dict[str, Any]) -> None:
 
 
 EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "compliance-breach": _new_breach,
     "silent-failure": _latest_alarm,
     "accuracy-unclear-cost-up": _unclear_accuracy_dearer,
     "slice-drop": _slice_drop,
@@ -141,6 +149,59 @@ def test_fewer_privacy_flags_are_no_caveat(neutral: dict[str, Any]) -> None:
     neutral["policy"][meta["base"]]["privacy"] = 25
     neutral["policy"][meta["candidate"]]["privacy"] = 10
     assert decide(neutral).decision == "ship"
+
+
+#: (base, candidate, paired 95 % interval, McNemar p, flagged) of one breach kind.
+BREACH_CASES = {
+    "new-where-none": (0, 3, (-0.0004, 0.0011), 0.25, True),
+    "significant-rise": (40, 90, (0.0015, 0.0035), 1e-6, True),
+    "rise-by-the-test-only": (40, 60, (-0.0001, 0.002), 0.03, True),
+    "rise-within-chance": (40, 44, (-0.0003, 0.0007), 0.5, False),
+    "fall": (40, 10, (-0.002, -0.001), 1e-5, False),
+    "none-either": (0, 0, (-0.0002, 0.0002), 1.0, False),
+}
+
+
+@pytest.mark.parametrize("kind", ["privacy", "residency"])
+@pytest.mark.parametrize("case", list(BREACH_CASES))
+def test_a_candidate_that_adds_breaches_is_flagged_and_only_then(
+    neutral: dict[str, Any], kind: str, case: str
+) -> None:
+    base, cand, ci, p, flagged = BREACH_CASES[case]
+    set_breaches(neutral, kind, base, cand, ci=ci, p=p)
+    verdict = decide(neutral)
+    first = [plain(r) for r in risks(neutral)][:1]
+    if not flagged:
+        assert verdict.decision == "ship"
+        assert not [r for r in first if "breaches added" in r]
+        return
+    assert verdict.decision == "ship with caveats"
+    (caveat,) = verdict.caveats
+    assert caveat.rule == "compliance-breach"
+    text = plain(caveat.text)
+    assert f"({kind} breaches) rise from {base:,} to {cand:,} decisions" in text
+    assert first[0].startswith(f"{kind.capitalize()} breaches added: {max(cand - base, 0):,} requests")
+
+
+def test_both_kinds_added_are_named_in_one_caveat_and_two_risks(neutral: dict[str, Any]) -> None:
+    set_breaches(neutral, "privacy", 0, 12, ci=(0.0001, 0.002), p=0.001)
+    set_breaches(neutral, "residency", 2, 30, ci=(0.0008, 0.003), p=1e-5)
+    (caveat,) = decide(neutral).caveats
+    assert "(privacy breaches)" in plain(caveat.text)
+    assert "(residency breaches)" in plain(caveat.text)
+    assert [plain(r).split(":")[0] for r in risks(neutral)[:2]] == [
+        "Privacy breaches added",
+        "Residency breaches added",
+    ]
+
+
+def test_a_bundle_from_before_the_compliance_key_reads_the_comparisons(neutral: dict[str, Any]) -> None:
+    set_breaches(neutral, "privacy", 0, 5, ci=(0.0001, 0.0006), p=0.03)
+    del neutral["compliance"]
+    (caveat,) = decide(neutral).caveats
+    assert caveat.rule == "compliance-breach"
+    paths = {part.path for part in caveat.text if isinstance(part, Num)}
+    assert "compare.compliance.candidate.privacy.count" in paths
 
 
 def test_a_failed_condition_does_not_ship_and_names_it(bundle: dict[str, Any]) -> None:
