@@ -81,8 +81,22 @@ def slice_key(frame: pd.DataFrame, field: str) -> pd.Series:
         raise FrameError(
             f"slice {field!r}: no field {', '.join(missing)}; known: {', '.join(map(str, frame.columns))}"
         )
-    texts = [frame[p].astype(object).where(frame[p].notna(), MISSING_TEXT).astype(str) for p in parts]
+    texts = [_texts(frame[p]) for p in parts]
     key = texts[0]
     for t in texts[1:]:
         key = key + CROSS_JOIN + t
     return key
+
+
+def _texts(column: pd.Series) -> pd.Series:
+    """`str` of every value (missing ones read `MISSING_TEXT`), computed once per distinct value."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    if column.dtype == object and len({type(u) for u in uniques}) > 1:
+        # a hash table holds 1, 1.0 and True as one value: a mixed column goes value by value
+        return column.astype(object).where(column.notna(), MISSING_TEXT).astype(str)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:] = [*(str(u) for u in uniques), MISSING_TEXT]
+    return pd.Series(table[codes], index=column.index, dtype=object)  # code -1 (missing) picks the last

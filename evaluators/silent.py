@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from routelab.evaluators.arguments import scipy_stats
 from routelab.evaluators.drift_stats import chi_square, two_proportion_z, welch
@@ -142,22 +142,33 @@ def _window_harms(ref: pd.DataFrame, cur: pd.DataFrame, s: AlarmSettings) -> tup
     return found, run
 
 
+#: The columns of a window's frame that `window_candidates` reads.
+WINDOW_COLUMNS = ("request_id", "path", "correct", "cost_usd", "est_cost_usd", "quality")
+
+
+def _rows(key: pd.Series) -> dict[object, Any]:
+    """Row positions of each slice value, in frame order (missing keys left out, as by a groupby)."""
+    return key.groupby(key.to_numpy(), sort=False).indices  # type: ignore[no-any-return]
+
+
 def window_candidates(
     ref: pd.DataFrame, cur: pd.DataFrame, window: str, reference: str, s: AlarmSettings
 ) -> list[Candidate]:
     """One hypothesis per slice with enough requests on both sides (module docstring)."""
     out = []
+    # the columns the tests and examples read: a slice's rows are taken from these only
+    ref_used, cur_used = (f[[c for c in WINDOW_COLUMNS if c in f.columns]] for f in (ref, cur))
     for name in s.slices:
-        groups_r = dict(iter(ref.groupby(slice_key(ref, name), sort=False)))
-        groups_c = dict(iter(cur.groupby(slice_key(cur, name), sort=False)))
-        for value in sorted(set(groups_r) & set(groups_c)):
-            r, c = groups_r[value], groups_c[value]
-            if len(r) < s.min_requests or len(c) < s.min_requests:
+        rows_r, rows_c = _rows(slice_key(ref, name)), _rows(slice_key(cur, name))
+        for value in sorted(set(rows_r) & set(rows_c)):
+            if len(rows_r[value]) < s.min_requests or len(rows_c[value]) < s.min_requests:
                 continue
+            r, c = ref_used.iloc[rows_r[value]], cur_used.iloc[rows_c[value]]
             shift, moves, gained = _moves(r["path"], c["path"])
-            paths = sorted(set(r["path"]) | set(c["path"]))
-            counts_r = r["path"].value_counts().reindex(paths, fill_value=0).to_numpy()
-            counts_c = c["path"].value_counts().reindex(paths, fill_value=0).to_numpy()
+            vr, vc = r["path"].value_counts(dropna=False), c["path"].value_counts(dropna=False)
+            paths = sorted(set(vr.index) | set(vc.index))
+            counts_r = vr.reindex(paths, fill_value=0).to_numpy()
+            counts_c = vc.reindex(paths, fill_value=0).to_numpy()
             shift_p = chi_square(counts_r, counts_c).p_value
             harms, run = _window_harms(r, c, s) if shift >= s.min_shift else ([], 0)
             p = max(shift_p, _harm_p(harms, run)) if harms else 1.0
