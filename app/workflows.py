@@ -183,12 +183,14 @@ def drift_stored_version(
     """Drift of a replayed version over time, its silent failures and its timeline (`evaluators.drift`).
 
     Returns the JSON document `routelab drift --json` prints: the `DriftResult` fields plus `timeline` and
-    `compliance_timeline` (the version's privacy and residency breaches per period, `app.compliance_flow`;
-    not part of the alarm statistics).
+    `compliance_timeline` (the version's privacy and residency breaches per period, `app.compliance_flow`),
+    `compliance_alarms` (windows whose breach rate rose above their reference's, `compliance_drift`; tested
+    apart from the silent-failure alarms, with their own Benjamini–Hochberg step) and `compliance_tests`.
     Features default to the request fields and the attrs at least 5 % of requests carry.
     """
     from routelab.app.compliance_flow import compliance_timeline_stored
     from routelab.datasets import results
+    from routelab.evaluators.compliance_drift import compliance_shifts
     from routelab.evaluators.drift import detect_drift
     from routelab.evaluators.drift_stats import DEFAULT_THRESHOLDS
     from routelab.evaluators.silent import DEFAULT_SLICES, default_settings
@@ -218,6 +220,9 @@ def drift_stored_version(
     document["compliance_timeline"] = compliance_timeline_stored(
         store, ref, by=by, requests=compliance_requests
     )
+    shifts = compliance_shifts(document["compliance_timeline"], document["windows"], fdr=fdr)
+    document["compliance_alarms"] = [c.model_dump(mode="json") for c in shifts if c.alarm]
+    document["compliance_tests"] = len(shifts)
     if save:
         params = {**result.params.model_dump(mode="json"), **results.run_stamp(store, [ref])}
         results.save(store, "drift", [ref], params, document)

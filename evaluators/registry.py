@@ -37,6 +37,7 @@ BUILTIN_MODULES = (
     "routelab.evaluators.threshold",
     "routelab.evaluators.offpolicy",
     "routelab.evaluators.compliance",
+    "routelab.evaluators.compliance_drift",
     "routelab.evaluators.ops",
 )
 

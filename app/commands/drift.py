@@ -134,6 +134,20 @@ def _print_time(doc: dict[str, Any]) -> None:
         print(f"note: {warning}")
     _print_timeline(doc["timeline"])
     _print_alarms(doc["alarms"], doc["n_slices_tested"], params["alarms"]["fdr"])
+    _print_compliance_alarms(doc.get("compliance_alarms") or [], doc.get("compliance_tests", 0))
+
+
+def _print_compliance_alarms(alarms: list[dict[str, Any]], tested: int) -> None:
+    if not alarms:
+        print(f"compliance: no window's privacy or residency breach rate rose ({tested} tests)")
+        return
+    print(f"compliance: {len(alarms)} alarm(s) of {tested} tests (breach rate above the reference's)")
+    for a in alarms:
+        ref, cur = a["reference_rate"], a["current_rate"]
+        print(
+            f"  {a['window']:<10} {a['kind']:<9} {ref['value']:.1%} → {cur['value']:.1%} "
+            f"(+{a['change']:.1%}, Fisher p_adj={a['p_adjusted']:.2g}) e.g. {', '.join(a['examples'][:3])}"
+        )
 
 
 def _print_versions(doc: dict[str, Any]) -> None:
@@ -203,7 +217,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         _print_versions(doc)
     else:
         _print_time(doc)
-    return 1 if args.fail_on_alarm and doc["alarms"] else 0
+    return 1 if args.fail_on_alarm and (doc["alarms"] or doc.get("compliance_alarms")) else 0
 
 
 def register(sub: Any) -> None:

@@ -227,3 +227,10 @@ def test_a_version_never_replayed_is_named(db: str, capsys: pytest.CaptureFixtur
     assert code == 2
     assert "acme-gateway@9" in err
     assert "routelab replay" in err
+
+
+def test_v3_keeps_its_breach_rate_so_no_compliance_alarm(v3: dict[str, Any]) -> None:
+    """v3 fixes v2's privacy flaw from the start: every week is tested, none rises above its reference."""
+    weeks = [p["period"] for p in v3["compliance_timeline"]]
+    assert v3["compliance_tests"] == 2 * len([w for w in v3["windows"] if w["window"]["label"] in weeks])
+    assert v3["compliance_alarms"] == []

@@ -14,6 +14,7 @@ from routelab.evaluators.agreement import agreement
 from routelab.evaluators.attribution import attribute_flips
 from routelab.evaluators.compare import compare_versions
 from routelab.evaluators.compliance import compliance
+from routelab.evaluators.compliance_drift import compliance_shifts
 from routelab.evaluators.drift import detect_drift, detect_version_drift
 from routelab.evaluators.errors import DuplicateEvaluatorError, EvaluatorError, UnknownEvaluatorError
 from routelab.evaluators.frontier import frontier
@@ -38,6 +39,7 @@ BUILTINS = {
     "threshold": sweep_metrics,
     "ope": off_policy,
     "compliance": compliance,
+    "compliance-drift": compliance_shifts,
     "ops": operations,
 }
 
@@ -97,8 +99,8 @@ def test_unknown_name_lists_the_known_ones() -> None:
     assert info.value.name == "acuracy"
     assert set(BUILTINS) <= set(info.value.known)
     assert (
-        "known evaluators: accuracy, agreement, attribution, compare, compliance, drift, drift-versions, "
-        "frontier, "
+        "known evaluators: accuracy, agreement, attribution, compare, compliance, compliance-drift, drift, "
+        "drift-versions, frontier, "
         "gate, ope, ops, route-shares, threshold" in str(info.value)
     )
 
