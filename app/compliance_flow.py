@@ -1,38 +1,31 @@
-"""Compliance from the store: read the requests (PII detected inside DuckDB) and each version's models.
+"""Compliance from the store: read the requests (PII found inside DuckDB, cached) and each version's models.
 
 The evaluator (`evaluators.compliance`) is pure; this is the one place that feeds it from the store, for
 `routelab compliance`, the `compliance` key of `compare --json`, the `compliance_timeline` of `drift --json`
 and the report bundle.
 
-**PII in DuckDB.** Scanning prompts in Python costs about 0.6 ms a prompt; the same per-type checks compiled
-by `router_core.pii.has_pii_sql` (the SQL engine's twin of `has_pii`, guarded by one `has_any_pii_sql` regex
-so a prompt without any candidate costs one regex call) run about 25 times faster inside DuckDB. The query
-returns the type names as a `pii_types` column, which the evaluator takes instead of scanning the prompt;
-`pii="python"` passes the prompts instead (the tests check that both give the same result).
+**PII in DuckDB, once.** Scanning prompts in Python costs about 0.6 ms a prompt; the same per-type checks
+compiled by `router_core.pii.has_pii_sql` (the SQL engine's twin of `has_pii`, guarded by one
+`has_any_pii_sql` regex so a prompt without any candidate costs one regex call) run about 25 times faster
+inside DuckDB, and `datasets.pii_cache` keeps their result per request, so only new or rewritten prompts are
+scanned again (a million prompts: about 40 s the first time, then a join). The query returns the type names
+as a `pii_types` column, which the evaluator takes instead of scanning the prompt; `pii="python"` passes the
+prompts instead (the tests check that both give the same result).
+
+**Decisions.** The flags read six decision columns; a caller that has loaded a version's decisions already
+(`compare` has) passes them as ``decisions={ref: frame}`` and they are not read again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 #: Request fields every compliance check reads; slice fields are added.
 REQUEST_FIELDS = ("ts", "workflow", "data_class", "region", "attrs.pii_types")
+#: Decision columns the flags read (`evaluators.compliance_flags.flag_breaches`).
+DECISION_FIELDS = ("router", "request_id", "model", "action", "escalation", "fallbacks")
 PiiEngine = Literal["sql", "python"]
-
-
-def pii_types_sql(column: str, types: Sequence[Any]) -> str:
-    """A DuckDB expression: the comma-separated PII type names `column` holds (``''`` for none).
-
-    Built only from router_core's compiled patterns and the fixed type names, never from data.
-    """
-    from routelab.router_core.pii import PiiType, has_any_pii_sql, has_pii_sql
-
-    kinds = [PiiType(t) for t in types]
-    if not kinds:
-        return "''"
-    each = ", ".join(f"CASE WHEN {has_pii_sql(column, t)} THEN '{t.value}' END" for t in kinds)
-    return f"(CASE WHEN {has_any_pii_sql(column, kinds)} THEN concat_ws(',', {each}) ELSE '' END)"
 
 
 def compliance_requests(
@@ -40,26 +33,28 @@ def compliance_requests(
 ) -> Any:
     """request_id, ts, workflow, data_class, region, attrs.pii_types, the slices and the PII.
 
-    With ``pii="sql"`` the PII comes as a `pii_types` column computed in DuckDB; with ``"python"`` the
-    prompt is returned and the evaluator scans it.
+    With ``pii="sql"`` the PII comes as a `pii_types` column from the PII cache (`datasets.pii_cache`,
+    scanning the prompts it lacks in DuckDB); with ``"python"`` the prompt is returned and the evaluator
+    scans it. The cache holds every type the detector knows, whatever `rules` count: the evaluator keeps
+    only the types `rules` name, so one cache serves every rule set (`rules` is accepted for that reason).
 
     Raises:
         DatasetError: an unknown slice field (naming the known ones).
     """
-    from routelab.datasets import queries
-    from routelab.evaluators.compliance import DEFAULT_RULES
+    from routelab.datasets import pii_cache, queries
+    from routelab.router_core.pii import PiiType
 
-    rules = rules or DEFAULT_RULES
     fields = list(dict.fromkeys([*REQUEST_FIELDS, *slices, *(["prompt"] if pii == "python" else [])]))
-    frame = queries.requests(store, fields)
-    if pii == "sql":
-        sql = (
-            f"SELECT request_id, {pii_types_sql('prompt', rules.pii_types)} AS pii_types "
-            "FROM requests ORDER BY request_id"
-        )
-        column = queries.run(store, queries.Query(sql), ["request_id", "pii_types"], "PII of requests")
-        frame = frame.merge(column, on="request_id", how="left", validate="one_to_one")
-    return frame
+    if pii != "sql":
+        return queries.requests(store, fields)
+    query, names = queries.request_select(fields)
+    cached = pii_cache.pii_types(store, tuple(PiiType))
+    sql = (
+        f"SELECT q.*, p.pii_types FROM ({query.sql}) q "
+        f"LEFT JOIN ({cached.query.sql}) p ON p.request_id = q.request_id ORDER BY q.request_id"
+    )
+    joined = queries.Query(sql, [*query.params, *cached.query.params])
+    return queries.run(store, joined, [*names, "pii_types"], "requests with their PII")
 
 
 def version_models(store: Any, ref: str) -> dict[str, Any]:
@@ -69,13 +64,38 @@ def version_models(store: Any, ref: str) -> dict[str, Any]:
     return {m.id: m for m in routers.get(store, ref).config.models}
 
 
-def stored_flags(store: Any, ref: str, requests: Any, *, rules: Any = None, carry: Sequence[str] = ()) -> Any:
-    """`flag_breaches` of a replayed version over `requests` (from `compliance_requests`)."""
+def version_decisions(store: Any, ref: str, decisions: Mapping[str, Any] | None = None) -> Any:
+    """The decisions of `ref` the flags read: ``decisions[ref]`` when the caller has it, else from the store.
+
+    Raises:
+        NotFoundError: the version has no decisions.
+    """
     from routelab.datasets import queries
+
+    if decisions is not None and ref in decisions:
+        return decisions[ref]
+    sql = queries.select_sql("decisions", DECISION_FIELDS, ["router = ?"], ["request_id"])
+    frame = queries.run(store, queries.Query(sql, [ref]), DECISION_FIELDS, f"decisions of {ref}")
+    return frame if len(frame) else queries.decisions(store, ref)  # raises, naming the replayed versions
+
+
+def stored_flags(
+    store: Any,
+    ref: str,
+    requests: Any,
+    *,
+    rules: Any = None,
+    carry: Sequence[str] = (),
+    decisions: Mapping[str, Any] | None = None,
+) -> Any:
+    """`flag_breaches` of a replayed version over `requests` (from `compliance_requests`).
+
+    `decisions` maps versions to their already-loaded decisions (`queries.decisions`); others are read.
+    """
     from routelab.evaluators.compliance import DEFAULT_RULES, flag_breaches
 
     return flag_breaches(
-        queries.decisions(store, ref),
+        version_decisions(store, ref, decisions),
         requests,
         version_models(store, ref),
         rules=rules or DEFAULT_RULES,
@@ -94,13 +114,15 @@ def compliance_stored(
     rules: Any = None,
     save: bool = True,
     requests: Any = None,
+    decisions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The compliance result of each version (`routelab compliance --json`): ``{"versions": [...]}``.
 
     Each result is saved in `eval_results` (kind ``compliance``) when `save`. `requests` is
-    `compliance_requests`' frame when the caller has it already (the PII scan is the costly part).
+    `compliance_requests`' frame and `decisions` maps versions to their loaded decisions, when the caller
+    has them already.
     """
-    from routelab.datasets import queries, results
+    from routelab.datasets import results
     from routelab.evaluators.compliance import DEFAULT_RULES, compliance
 
     rules = rules or DEFAULT_RULES
@@ -109,7 +131,7 @@ def compliance_stored(
     documents = []
     for ref in refs:
         result = compliance(
-            queries.decisions(store, ref),
+            version_decisions(store, ref, decisions),
             requests,
             version_models(store, ref),
             by_period=by,
@@ -126,26 +148,40 @@ def compliance_stored(
 
 
 def compare_compliance_stored(
-    store: Any, base: str, candidate: str, *, examples: int = 5, requests: Any = None
+    store: Any,
+    base: str,
+    candidate: str,
+    *,
+    examples: int = 5,
+    requests: Any = None,
+    decisions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Both versions' breach totals and their paired difference: the `compliance` key of `compare --json`."""
+    """Both versions' breach totals and their paired difference: the `compliance` key of `compare --json`.
+
+    `requests` (`compliance_requests`) and `decisions` (version → loaded decisions) are read from the store
+    when not given.
+    """
     from routelab.evaluators.compliance import compare_compliance
 
     requests = compliance_requests(store) if requests is None else requests
-    flags = [stored_flags(store, ref, requests) for ref in (base, candidate)]
+    flags = [stored_flags(store, ref, requests, decisions=decisions) for ref in (base, candidate)]
     return compare_compliance(flags[0], flags[1], examples=examples).model_dump(mode="json")
 
 
 def compliance_timeline_stored(
-    store: Any, ref: str, *, by: str = "week", requests: Any = None
+    store: Any,
+    ref: str,
+    *,
+    by: str = "week",
+    requests: Any = None,
+    decisions: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Breach counts of a version per week or day: the `compliance_timeline` of `drift --json`."""
-    from routelab.datasets import queries
     from routelab.evaluators.compliance import compliance
 
     requests = compliance_requests(store, slices=()) if requests is None else requests
     result = compliance(
-        queries.decisions(store, ref),
+        version_decisions(store, ref, decisions),
         requests,
         version_models(store, ref),
         by_period=by,  # type: ignore[arg-type]  # the CLI restricts it to week or day

@@ -190,7 +190,11 @@ def _ops(store: Any, candidate: str, budgets: Mapping[str, float] | None = None)
         ],
         "fallback_spikes": spikes[:OPS_SPIKES],
         "n_fallback_spikes": len(spikes),
-        "store_logged": {"n": n, "first_ts": first_logged, "last_ts": last_logged},
+        "store_logged": {
+            "n": n,
+            "first_ts": None if first_logged is None else first_logged.isoformat(),
+            "last_ts": None if last_logged is None else last_logged.isoformat(),
+        },
     }
 
 

@@ -99,7 +99,13 @@ def compare_stored_versions(
     )
     document: dict[str, Any] = comparison.model_dump(mode="json")
     document["attribution"] = attribution.model_dump(mode="json")
-    document["compliance"] = compare_compliance_stored(store, base, candidate, requests=compliance_requests)
+    document["compliance"] = compare_compliance_stored(
+        store,
+        base,
+        candidate,
+        requests=compliance_requests,
+        decisions={base: base_decisions, candidate: cand_decisions},
+    )
     gate = evaluate_gate(document, list(conditions))
     document["gate"] = gate.model_dump(mode="json")
     if save:

@@ -4,7 +4,8 @@
 cutoff (by `ts`) — or, with `keep_redacted`, replaces it with the text PII-masked by router_core's detector —
 and records the detected PII types in `attrs.pii_types` (for routing rules, as `import --redact` does). The
 requests' other fields, decisions, labels, annotations and outcomes stay: evaluations keep working, only the
-text is gone. Prompt token counts stay as they were. One transaction; one audit event with cutoff and count.
+text is gone. Prompt token counts stay as they were. One transaction; one audit event with cutoff and count;
+the requests' rows of the PII cache (`pii_cache`) are deleted in it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from routelab.datasets import pii_cache
 from routelab.datasets.errors import DatasetError
 from routelab.datasets.store import Store, now_utc
 
@@ -81,6 +83,7 @@ def purge(
             "FROM _purge p WHERE requests.request_id = p.request_id"
         )
         cur.execute("DROP TABLE _purge")
+        pii_cache.forget(cur, [request_id for _, _, request_id in updates])  # it was the old text's PII
         cur.execute(
             "INSERT INTO audit_log VALUES (?, ?, ?, 'purge', ?, ?)",
             [event_id, now_utc(), actor, cutoff.isoformat(sep=" "), json.dumps(details, sort_keys=True)],

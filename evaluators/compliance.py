@@ -23,7 +23,8 @@ condition was narrowed, as in the demo's version 2, is exactly what it must catc
 - a ``pii_types`` column in `requests`, when present, is taken as the detector's result and the prompt is
   not scanned: comma-separated type names (``""``: none) or a boolean (true: PII of an unnamed type, cause
   ``pii:pii``). The flow computes it inside DuckDB with `router_core.pii.has_pii_sql` (the SQL engine's
-  twin, guarded by `has_any_pii_sql`), about 25 times faster than scanning in Python;
+  twin, guarded by `has_any_pii_sql`), about 25 times faster than scanning in Python, and keeps it per
+  request in the store (`datasets.pii_cache`), so a prompt is scanned once, not once per check;
 - else the ``prompt`` column is scanned here: a type is present when `router_core.pii.has_pii` finds it,
   which is what the SQL twin and a router's ``pii`` signal compute. (`detect` finds a span exactly when
   some type is present; it reports a span that reads as two types, say a card number that is also a phone

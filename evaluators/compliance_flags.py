@@ -3,7 +3,10 @@
 The rules and where the PII comes from are documented in `evaluators.compliance`. Traffic repeats a few
 paths (model, fallbacks, escalation, action), data classes, regions and PII sets, so each distinct one is
 checked once and rows pick their answers by integer codes (`pandas.factorize`): a million decisions cost a
-few vectorised passes, not a million Python calls. Prompts are scanned once per distinct text.
+few vectorised passes, not a million Python calls. Prompts are scanned once per distinct text; the fallback
+lists DuckDB hands over as one numpy array per row are turned into tuples only where non-empty, and read
+once per distinct list. Frames in request_id order (as the store returns them) skip the hash passes of the
+uniqueness check and the alignment.
 """
 
 from __future__ import annotations
@@ -246,6 +249,36 @@ def _fallbacks(value: object) -> tuple[str, ...]:
     return tuple(str(m) for m in value if not is_missing(m))
 
 
+def _coded_fallbacks(column: pd.Series) -> _Coded:
+    """The fallbacks of each decision as codes, `_fallbacks` read once per distinct list.
+
+    DuckDB hands a list column over as one numpy array per row, which cannot be hashed. Rows without
+    fallbacks (missing or empty, most of them) get code 0 from two C-level passes (`pandas.isna`, `len`);
+    only the others become tuples, and each distinct tuple goes through `_fallbacks` once. A column with a
+    string cell (which `_fallbacks` reads as no fallbacks, not as its letters), a cell without a length or
+    an unhashable item takes the per-row path.
+    """
+    import itertools
+
+    import numpy as np
+    import pandas as pd
+
+    cells = column.to_numpy(dtype=object)
+    if not any(map(isinstance, cells, itertools.repeat(str))):
+        try:
+            present = np.flatnonzero(~pd.isna(cells))
+            sizes = np.fromiter(map(len, cells[present]), dtype=np.intp, count=len(present))
+            at = present[sizes > 0]
+            listed = _coded(list(map(tuple, cells[at])))
+        except TypeError:  # a cell without a length (a number), or an item that cannot be hashed
+            pass
+        else:
+            codes = np.zeros(len(cells), dtype=np.intp)
+            codes[at] = listed.codes + 1
+            return _coded_results(codes, [(), *(_fallbacks(v) for v in listed.values)])
+    return _coded([_fallbacks(c) for c in cells])
+
+
 def _escalated(value: object) -> str | None:
     """The model a `model:<id>` escalation sends the request to; None for none or human review."""
     if isinstance(value, str) and value.startswith(ESCALATION_MODEL_PREFIX):
@@ -304,15 +337,44 @@ def _version(decisions: pd.DataFrame) -> str | None:
     return versions[0] if versions else None
 
 
+def _increasing(column: pd.Series) -> bool:
+    """Whether the values strictly increase (so they are unique): one vectorised comparison, no hashing.
+
+    The store returns frames in request_id order, so this is the common case; anything else (a missing
+    value, values that do not compare) answers False and the caller takes the general path.
+    """
+    if len(column) < 2:
+        return not column.hasnans
+    values = column.array
+    try:
+        return not column.hasnans and bool((values[1:] > values[:-1]).all())
+    except TypeError:
+        return False
+
+
+def _require_unique(frame: pd.DataFrame, column: str, what: str) -> None:
+    """`require_unique`, without its hash pass over a million ids when they strictly increase."""
+    if not _increasing(frame[column]):
+        require_unique(frame, column, what)
+
+
 def _aligned(decisions: pd.DataFrame, requests: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The decisions in request_id order and their requests, row for row.
+
+    Frames from the store are in request_id order, and usually hold the same requests: then nothing is
+    sorted or looked up.
 
     Raises:
         FrameError: a decision whose request is not in `requests`.
     """
     import pandas as pd
 
-    dec = decisions.sort_values("request_id", kind="stable", ignore_index=True)
+    if _increasing(decisions["request_id"]):
+        dec = decisions.reset_index(drop=True)
+    else:
+        dec = decisions.sort_values("request_id", kind="stable", ignore_index=True)
+    if dec["request_id"].array.equals(requests["request_id"].array):
+        return requests.reset_index(drop=True), dec
     at = pd.Index(requests["request_id"]).get_indexer(pd.Index(dec["request_id"]))
     if (at < 0).any():
         missing = dec["request_id"][at < 0].tolist()
@@ -321,6 +383,15 @@ def _aligned(decisions: pd.DataFrame, requests: pd.DataFrame) -> tuple[pd.DataFr
             "pass every decided request"
         )
     return requests.iloc[at].reset_index(drop=True), dec
+
+
+def _values(column: pd.Series) -> Any:
+    """A request column's values for the flags frame: as numpy values, or as they are when text.
+
+    A text column's round trip through Python objects costs about a second a million rows and gives back
+    the same `str` column.
+    """
+    return column.array if column.dtype == "str" else column.to_numpy()
 
 
 def flag_breaches(
@@ -351,8 +422,8 @@ def flag_breaches(
 
     require_columns(decisions, DECISION_COLUMNS, "decisions")
     require_columns(requests, [*REQUEST_COLUMNS, *carry], "requests")
-    require_unique(decisions, "request_id", "decisions")
-    require_unique(requests, "request_id", "requests")
+    _require_unique(decisions, "request_id", "decisions")
+    _require_unique(requests, "request_id", "requests")
     version = _version(decisions)
     scopes = model_scopes(models)
     private = set(rules.private_boundaries)
@@ -361,7 +432,7 @@ def flag_breaches(
     n = len(reqs)
     constant = _Coded(np.zeros(n, dtype=np.intp), [None])
     action = _coded(dec["action"])
-    fallbacks = _coded(dec["fallbacks"].map(_fallbacks)) if "fallbacks" in dec.columns else constant
+    fallbacks = _coded_fallbacks(dec["fallbacks"]) if "fallbacks" in dec.columns else constant
     escalated = _coded(dec["escalation"]).map(_escalated) if "escalation" in dec.columns else constant
     path = _combined(_coded(dec["model"]), fallbacks, escalated, action)
     reached = [_reach(p, rules, scopes, version) for p in path.values]
@@ -386,7 +457,7 @@ def flag_breaches(
     by_pii = np.array([bool(p) for p in pii.values], dtype=bool)
     frame = pd.DataFrame(
         {
-            "request_id": reqs["request_id"].to_numpy(),
+            "request_id": _values(reqs["request_id"]),
             "sensitive": by_class[data_class.codes] | by_pii[pii.codes],
             "regional": np.array([r is not None for r in region.values], dtype=bool)[region.codes],
             "blocked": np.array([a == "block" for a in action.values], dtype=bool)[action.codes],
@@ -401,5 +472,5 @@ def flag_breaches(
     )
     for column in dict.fromkeys(carry):
         if column != "request_id":
-            frame[column] = reqs[column].to_numpy()
+            frame[column] = _values(reqs[column])
     return BreachFlags(frame=frame, version=version, rules=rules, pii_source=source, warnings=tuple(warnings))

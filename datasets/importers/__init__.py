@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from routelab.datasets import pii_cache
 from routelab.datasets.errors import DatasetError, ImportFileError
 from routelab.datasets.importers import generic, labels, logs, routellm, routerbench  # noqa: F401  (registration)
 from routelab.datasets.importers.convert import canonical_json
@@ -34,6 +35,7 @@ from routelab.datasets.importers.source import Exclusion, Reject, Source
 from routelab.datasets.importers.tokens import count_tokens
 from routelab.datasets.store import Store, now_utc
 from routelab.datasets.tables import ConflictError, OnConflict, write
+from routelab.router_core.pii import RECORDED_ATTR
 
 __all__ = [
     "FORMATS",
@@ -65,8 +67,9 @@ def fill_prompt_tokens(requests: pd.DataFrame, progress: bool) -> None:
         requests.loc[need, "prompt_tokens"] = pd.array(counts, dtype="Int64")
 
 
-#: The attr that keeps a redacted prompt's detected PII types (comma-separated, sorted) for routing.
-PII_TYPES_ATTR = "pii_types"
+#: The attr that keeps a redacted prompt's detected PII types (comma-separated, sorted) for routing; the
+#: router's PII signals read it (`router_core.pii.RECORDED_ATTR`).
+PII_TYPES_ATTR = RECORDED_ATTR
 
 
 def redact_prompts(requests: pd.DataFrame) -> None:
@@ -180,6 +183,9 @@ def import_file(
             raise ConflictError(f"{name}: {exc}") from exc
         except DatasetError as exc:
             raise ImportFileError(name, None, str(exc)) from exc
+        if "requests" in results and results["requests"].replaced:
+            # a replaced request may have a new prompt: its cached PII (`pii_cache`) is stale
+            pii_cache.forget(cur, frames["requests"]["request_id"])
         record = {
             "mapping": mapping,
             "options": resolved.values,

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from routelab.datasets import routers
+from routelab.datasets import pii_cache, routers
 from routelab.datasets.errors import DatasetError, NotFoundError, StoreBusyError, StoreError
 from routelab.datasets.store import Store, migrate, migrations, open_store, resolve_db_path, schema_version
 from routelab.datasets.tables import ConflictError, label_row, write
@@ -22,7 +22,9 @@ def test_new_store_is_at_the_latest_schema(store: Store) -> None:
     assert schema_version(store.con) == migrations()[-1].number >= 3
 
 
-@pytest.mark.parametrize("start", [1, 2, 3, 4], ids=["from-v1", "from-v2", "from-v3", "from-v4"])
+@pytest.mark.parametrize(
+    "start", [1, 2, 3, 4, 6], ids=["from-v1", "from-v2", "from-v3", "from-v4", "from-v6"]
+)
 def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, start: int) -> None:
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
@@ -46,6 +48,9 @@ def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, sta
         assert store.scalar("SELECT count(*) FROM collection_runs") == 0
         assert store.scalar("SELECT count(*) FROM collection_calls") == 0
         assert [m.number for m in migrations()][:5] == [1, 2, 3, 4, 5]
+        # migration 7 adds the (empty) PII cache; the request made before it gets its row when first read
+        assert store.scalar("SELECT count(*) FROM request_pii") == 0
+        assert pii_cache.pii_types(store, ["email"]).computed == 1
 
 
 def test_an_adjudication_does_not_hide_the_reviewers_own_judgement(store: Store) -> None:
