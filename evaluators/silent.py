@@ -146,7 +146,7 @@ def _window_harms(ref: pd.DataFrame, cur: pd.DataFrame, s: AlarmSettings) -> tup
 WINDOW_COLUMNS = ("request_id", "path", "correct", "cost_usd", "est_cost_usd", "quality")
 
 
-def _rows(key: pd.Series) -> dict[object, Any]:
+def _rows(key: pd.Series) -> dict[str, Any]:
     """Row positions of each slice value, in frame order (missing keys left out, as by a groupby)."""
     return key.groupby(key.to_numpy(), sort=False).indices  # type: ignore[no-any-return]
 
