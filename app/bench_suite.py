@@ -10,7 +10,7 @@ then times each step in a child process of its own, so every step's peak memory 
 | `replay_sql` | `routelab replay` with the SQL engine over all N requests (decisions written) |
 | `replay_python` | the Python engine over a sample |
 | `replay_ray` | `--engine ray`, local 2-CPU Ray, on a Parquet export of the sample (if Ray is installed) |
-| `compare` | `compare` of acme v1 and v2 by task, attribution and compliance included |
+| `compare` | `compare` of acme v1 and v2 by task (attribution, compliance), first and second run |
 | `drift` | `drift` of acme v3, week by week |
 
 Samples keep the slow steps (Python engine, Ray start-up, row-by-row import) bounded; each result says how
@@ -129,13 +129,21 @@ def _step_compare(db: Path, sample: int, work: Path) -> dict[str, Any]:
     from routelab.app.workflows import compare_stored_versions
     from routelab.datasets.store import open_store
 
-    with open_store(db, read_only=True) as store:
-        t0 = time.perf_counter()
-        doc = compare_stored_versions(
-            store, "acme-gateway@1", "acme-gateway@2", by=["task"], seed=7, save=False
-        )
-        seconds = time.perf_counter() - t0
-    return {"requests": doc["n"], "labelled": doc["flips"]["labelled"], "seconds": seconds}
+    with open_store(db) as store:  # read-write: the first compare fills the store's PII cache
+        times = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            doc = compare_stored_versions(
+                store, "acme-gateway@1", "acme-gateway@2", by=["task"], seed=7, save=False
+            )
+            times.append(time.perf_counter() - t0)
+    return {
+        "requests": doc["n"],
+        "labelled": doc["flips"]["labelled"],
+        "seconds": times[0],
+        "seconds_warm": times[1],
+        "note": "seconds: the first compare (fills the PII cache); seconds_warm: the second",
+    }
 
 
 def _step_drift(db: Path, sample: int, work: Path) -> dict[str, Any]:

@@ -123,6 +123,7 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
         return 0
     print(f"compare benchmark: {result['n_requests']:,} requests ({result['labelled']:,} labelled), by task")
     print(f"  compare        {result['compare_seconds']:>10.2f} s  (flip rate {result['flip_rate']:.1%})")
+    print(f"  again          {result['compare_seconds_warm']:>10.2f} s  (the store's PII cache filled)")
     print(f"  peak RSS       {result['peak_rss_mb']:>10,.0f} MB  (whole process, replays included)")
     return 0
 
