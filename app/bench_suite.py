@@ -34,15 +34,6 @@ STEPS = ("import", "scan", "replay_sql", "replay_python", "replay_ray", "compare
 VERSIONS = (1, 2, 3)
 
 
-def _vm_hwm_mb() -> float:
-    """This process's peak resident memory (VmHWM), in MB."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
 # ---- the steps, each in a child process of its own: (db, sample, work dir) -> figures -------------------
 
 
@@ -176,9 +167,11 @@ STEP_FUNCTIONS: dict[str, Callable[[Path, int, Path], dict[str, Any]]] = {
 
 def child(argv: Sequence[str]) -> None:
     """Entry point of a step's child process: `python -m routelab.app.bench_suite STEP DB SAMPLE WORK`."""
+    from routelab.app.benchmarks import vm_hwm_mb
+
     step, db, sample, work = argv
     out = STEP_FUNCTIONS[step](Path(db), int(sample), Path(work))
-    out["peak_rss_mb"] = _vm_hwm_mb()
+    out["peak_rss_mb"] = vm_hwm_mb()
     print(json.dumps(out))
 
 

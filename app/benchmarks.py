@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _vm_hwm_mb() -> float:
+def vm_hwm_mb() -> float:
     """This process's peak resident memory (VmHWM), in MB."""
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -54,5 +54,5 @@ def bench_compare(n_requests: int = 1_000_000, seed: int = 7, progress: bool = F
         "compare_seconds": seconds,
         "compare_seconds_warm": warm,
         "flip_rate": doc["flips"]["rate"]["value"],
-        "peak_rss_mb": _vm_hwm_mb(),
+        "peak_rss_mb": vm_hwm_mb(),
     }

@@ -176,20 +176,27 @@ def _write_csv(result: Any, folder: str) -> dict[str, str]:
     return written
 
 
+def read_budgets(path: str | None) -> dict[str, float] | None:
+    """The budget file of `--budget` (team: monthly USD), or None without one; a bad file is a CliError."""
+    from routelab.app.ops_flow import BudgetFileError, load_budgets
+
+    if not path:
+        return None
+    try:
+        return load_budgets(read_file(path), path)
+    except BudgetFileError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def cmd_ops(args: argparse.Namespace) -> int:
     """The operations view: spend, failures, fallbacks, traffic, caching and budgets from logged calls."""
-    from routelab.app.ops_flow import BudgetFileError, load_budgets, logged_span, ops_stored
+    from routelab.app.ops_flow import logged_span, ops_stored
     from routelab.evaluators.errors import EvaluatorError
 
     since, until = _date("--since", args.since), _date("--until", args.until)
     if since and until and since > until:
         raise CliError(f"--since {since} is after --until {until}")
-    budgets = None
-    if args.budget:
-        try:
-            budgets = load_budgets(read_file(args.budget), args.budget)
-        except BudgetFileError as exc:
-            raise CliError(str(exc)) from exc
+    budgets = read_budgets(args.budget)
     with open_store(args.db) as store:
         try:
             result = ops_stored(store, since, until, by=args.by, budgets=budgets, top=args.top)

@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from routelab.app.commands.common import CliError, add_db, open_store, read_file
+from routelab.app.commands.common import CliError, add_db, open_store
 from routelab.app.commands.compare import gate_conditions
+from routelab.app.commands.ops import read_budgets
 
 FORMATS = ("html", "pdf", "md")
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -56,14 +57,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from routelab.reports.verdict import decide
 
     conditions = gate_conditions(args)
-    budgets = None
-    if args.budget:
-        from routelab.app.ops_flow import BudgetFileError, load_budgets
-
-        try:
-            budgets = load_budgets(read_file(args.budget), args.budget)
-        except BudgetFileError as exc:
-            raise CliError(str(exc)) from exc
+    budgets = read_budgets(args.budget)
     out = Path(args.out) if args.out else default_out(args.base, args.candidate, args.format)
     with open_store(args.db, read_only=True) as store:
         try:
