@@ -30,6 +30,7 @@ $(BIN)/routelab demo --db $(DEMO_DB) --force
 $(BIN)/routelab router list --db $(DEMO_DB)
 $(BIN)/routelab router diff acme-gateway@1 acme-gateway@2 --db $(DEMO_DB)
 $(BIN)/routelab drift acme-gateway@3 --db $(DEMO_DB)
+$(BIN)/routelab report acme-gateway@1 acme-gateway@2 --db $(DEMO_DB) --out build/demo-report.html
 $(BIN)/routelab app --db $(DEMO_DB)
 endef
 
