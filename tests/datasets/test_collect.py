@@ -243,6 +243,21 @@ def test_a_killed_run_resumes_without_paying_twice(demo: Store, concurrency: int
     assert not calls(demo, run_id).duplicated(["request_id", "role"]).any()
 
 
+@pytest.fixture
+def ctrl_c() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt, as in a terminal, for the test's duration.
+
+    Python installs that handler only when it starts with SIGINT's default action; a job started in the
+    background by a script (`cmd &`, as CI runners may) inherits SIGINT ignored, and the signal would vanish.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c")
 def test_ctrl_c_keeps_the_calls_in_flight_and_resumes(demo: Store) -> None:
     """A real SIGINT reaches the main thread while workers are calling: the calls in flight finish and are
     stored, the run is marked interrupted, and a resume sends only what is missing."""
