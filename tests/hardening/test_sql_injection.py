@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from routelab.datasets import replay, routers
@@ -205,6 +205,8 @@ def test_hostile_config_values_stay_literals(con: duckdb.DuckDBPyConnection, h: 
 @settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(h=st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12))
 def test_random_config_values_stay_literals(con: duckdb.DuckDBPyConnection, h: str) -> None:
+    # the bystander's own workflow and region: a rule on those values rightly matches it too
+    assume(h not in ("support", "us"))
     note(repr(h))
     check_matches(h, decide_both(con, hostile_router(h), hostile_requests(h)))
 
