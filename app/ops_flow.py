@@ -173,7 +173,10 @@ def load_budgets(text: str, source: str) -> dict[str, float]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise BudgetFileError(f"{source}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BudgetFileError(f"{where}: not valid YAML: {problem}") from exc
     if not isinstance(data, dict) or not data:
         raise BudgetFileError(f"{source}: expected a mapping of team to monthly USD, e.g. `support-eu: 1500`")
     out = {}

@@ -156,10 +156,10 @@ def _sizes(text: str) -> list[int]:
             value = int(float(number) * mult)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"--requests: {part.strip()!r} is not a request count; give e.g. 1000000,10000000 or 1M,10M"
+                f"{part.strip()!r} is not a request count; give e.g. 1000000,10000000 or 1M,10M"
             ) from None
         if value < 1:
-            raise argparse.ArgumentTypeError(f"--requests: {part.strip()!r} must be at least 1")
+            raise argparse.ArgumentTypeError(f"{part.strip()!r} must be at least 1")
         sizes.append(value)
     return sizes
 

@@ -295,6 +295,16 @@ def test_bad_budget_file_exits_2(db: str, tmp_path: Path, capsys: Any) -> None:
     assert "team 'legal': budget 'lots' is not a non-negative number" in err
 
 
+def test_a_budget_file_that_is_not_yaml_names_its_line(db: str, tmp_path: Path, capsys: Any) -> None:
+    budget = tmp_path / "budget.yaml"
+    budget.write_text("legal: 100\nsupport: [1\n")
+    code, _, err = run(capsys, "ops", "--db", db, "--budget", str(budget))
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1  # one line, not the YAML parser's multi-line dump
+    assert f"{budget}:3:1: not valid YAML: expected ',' or ']'" in lines[0]
+
+
 def test_window_and_slices(db: str, capsys: Any) -> None:
     code, out, _ = run(capsys, "ops", "--db", db, "--since", "2025-03-10", "--by", "team*model", "--json")
     assert code == 0
