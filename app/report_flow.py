@@ -245,9 +245,11 @@ def report_bundle(
     from routelab.app.compliance_flow import compliance_requests, compliance_stored
     from routelab.app.frontier_flow import frontier_stored
     from routelab.app.workflows import compare_stored_versions, drift_stored_version, evaluate_stored_version
+    from routelab.datasets import queries
     from routelab.datasets.errors import DatasetError
 
-    scanned = compliance_requests(store)  # the PII scan of every prompt: once for compare, drift, compliance
+    scanned = compliance_requests(store)  # the PII of every request: once for compare, drift, compliance
+    loaded = {ref: queries.decisions(store, ref) for ref in (base, candidate)}  # once for compare, compliance
     compare = compare_stored_versions(
         store,
         base,
@@ -257,6 +259,7 @@ def report_bundle(
         seed=seed,
         save=False,
         compliance_requests=scanned,
+        decisions=loaded,
     )
     accuracy = {
         side: evaluate_stored_version(store, ref, by=["workflow"], save=False).model_dump(mode="json")
@@ -268,7 +271,7 @@ def report_bundle(
         frontier = None  # no full-information outcomes: the report says so
     broken = compare["flips"]["buckets"].get("broken", {}).get("examples", [])[:REGRESSIONS]
     base_compliance, cand_compliance = compliance_stored(
-        store, [base, candidate], save=False, requests=scanned
+        store, [base, candidate], save=False, requests=scanned, decisions=loaded
     )["versions"]
     compliance = {
         "base": base_compliance,

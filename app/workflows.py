@@ -6,7 +6,7 @@ and hands DataFrames to a pure evaluator lives here, once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -61,11 +61,13 @@ def compare_stored_versions(
     seed: int = 0,
     save: bool = True,
     compliance_requests: Any = None,
+    decisions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compare two replayed versions on the same requests, attribute the flips, and apply a release gate.
 
-    `compliance_requests` (`compliance_flow.compliance_requests`, which scans every prompt for PII) may be
-    passed by a caller that already has it, so the scan runs once. Returns the JSON document
+    `compliance_requests` (`compliance_flow.compliance_requests`, which reads every request's PII) and
+    `decisions` (both versions' `queries.decisions`, by ref) may be passed by a caller that already has them,
+    so they are read once. Returns the JSON document
     `routelab compare --json` prints: keys `baseline`, `candidate`, `n`, `accuracy`,
     `cost`, `latency`, `flips`, `slices`, `attribution`, `compliance` (both versions' privacy and residency
     breach totals and the paired change, `app.compliance_flow`; gate paths such as
@@ -79,8 +81,8 @@ def compare_stored_versions(
     from routelab.evaluators.gold import resolve_gold
     from routelab.router_core.identity import diff
 
-    base_decisions = queries.decisions(store, base)
-    cand_decisions = queries.decisions(store, candidate)
+    base_decisions = decisions[base] if decisions else queries.decisions(store, base)
+    cand_decisions = decisions[candidate] if decisions else queries.decisions(store, candidate)
     gold = resolve_gold(queries.labels(store), queries.annotations(store))
     fields = sorted(set(by))
     requests = queries.requests(store, fields) if fields else None
