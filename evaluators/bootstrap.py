@@ -166,6 +166,32 @@ def _weighted_stat(
     return out
 
 
+def quantile_of_counts(values: ArrayLike, counts: ArrayLike, q: float) -> float:
+    """The q-quantile (`quantile`'s definition) of the sample repeating ``values[i]`` ``counts[i]`` times.
+
+    Raises:
+        InvalidArgumentError: values and counts differ in length, or the counts sum to 0.
+    """
+    import numpy as np
+
+    vals = np.asarray(values, dtype=np.float64)
+    cnt = np.asarray(counts, dtype=np.int64)
+    if vals.shape != cnt.shape or vals.ndim != 1 or int(cnt.sum()) <= 0:
+        raise InvalidArgumentError(
+            "counts",
+            f"shape {cnt.shape} (sum {int(cnt.sum())}) for values {vals.shape}",
+            "pass one count > 0",
+        )
+    n = int(cnt.sum())
+    order = np.argsort(vals, kind="stable")
+    ordered, cum = vals[order], np.cumsum(cnt[order])
+    h = (n - 1) * q
+    lo = int(np.floor(h))
+    at_lo = ordered[int(np.searchsorted(cum, lo, side="right"))]
+    at_hi = ordered[int(np.searchsorted(cum, min(lo + 1, n - 1), side="right"))]
+    return float(at_lo + (h - lo) * (at_hi - at_lo))
+
+
 def _counted_stats(
     pairs: NDArray[np.float64],
     counts: NDArray[np.int64],
@@ -194,6 +220,16 @@ def _counted_stats(
     return _in_blocks(n_resamples, len(pairs), len(names), block)
 
 
+def _distinct_pairs(
+    base: NDArray[np.float64], cand: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """The distinct (base, cand) pairs in lexicographic order and how often each occurs."""
+    import numpy as np
+
+    pairs, counts = np.unique(np.stack([base, cand], axis=1), axis=0, return_counts=True)
+    return pairs, counts.astype(np.int64)
+
+
 def _bootstrap_set(
     base: ArrayLike,
     cand: ArrayLike,
@@ -204,32 +240,55 @@ def _bootstrap_set(
 ) -> list[BootstrapEstimate | ZeroBaselineError]:
     """One set of resamples (from `seed`) evaluated for every (statistic, scale) in `specs`.
 
+    The samples are reduced to their distinct pairs and counts first (`_bootstrap_counts`), so the result
+    depends on the multiset of pairs only: not on the order of the requests.
+    """
+    base_arr, cand_arr = as_sample(base, "base"), as_sample(cand, "cand")
+    check_same_length(base_arr, cand_arr, ("base", "cand"))
+    pairs, counts = _distinct_pairs(base_arr, cand_arr)
+    return _bootstrap_counts(pairs, counts, specs, n_resamples, confidence, seed)
+
+
+def _bootstrap_counts(
+    pairs: NDArray[np.float64],
+    counts: NDArray[np.int64],
+    specs: Sequence[tuple[StatisticName | StatisticFn, Literal["absolute", "percent"]]],
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> list[BootstrapEstimate | ZeroBaselineError]:
+    """The paired bootstrap of the sample given as distinct (base, cand) pairs (sorted) with their counts.
+
     Each estimate equals what a separate `_bootstrap` call with the same seed gives: the draws depend only
-    on the samples and the seed, so statistics of the same samples share them instead of drawing again. A
-    percent change with a zero base statistic comes back as its `ZeroBaselineError`, not raised.
+    on the pairs, counts and seed, so statistics of the same samples share them instead of drawing again.
+    With few distinct pairs the resamples are drawn as multinomial counts over them (`_counted_stats`),
+    else as request indices into the sample expanded in pair order (`_row_stats`). A percent change with
+    a zero base statistic comes back as its `ZeroBaselineError`, not raised.
     """
     import numpy as np
 
-    base_arr, cand_arr = as_sample(base, "base"), as_sample(cand, "cand")
-    check_same_length(base_arr, cand_arr, ("base", "cand"))
     n_resamples = check_count(n_resamples, "n_resamples", minimum=1)
     confidence = check_confidence(confidence)
     seed = check_seed(seed)
     resolved = [(*_resolve_statistic(statistic), scale) for statistic, scale in specs]
-    n = base_arr.shape[0]
+    n = int(counts.sum())
     named = all(not callable(statistic) for statistic, _ in specs)  # only these have a counted form
-    pairs, counts = (
-        np.unique(np.stack([base_arr, cand_arr], axis=1), axis=0, return_counts=True)
-        if named
-        else (None, None)
-    )
-    counted = pairs is not None and counts is not None and len(pairs) * _COMPRESS_RATIO <= n
+    counted = named and len(pairs) * _COMPRESS_RATIO <= n
+    expanded: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    if not named or not counted:
+        expanded = (np.repeat(pairs[:, 0], counts), np.repeat(pairs[:, 1], counts))
     out: list[BootstrapEstimate | ZeroBaselineError] = [ZeroBaselineError("")] * len(resolved)
     todo: list[int] = []
     observed: dict[int, tuple[float, float]] = {}
+    weights = counts[np.newaxis, :]
     for k, (name, fn, scale) in enumerate(resolved):
-        ob = float(_apply(fn, base_arr[np.newaxis, :])[0])
-        oc = float(_apply(fn, cand_arr[np.newaxis, :])[0])
+        if named:
+            ob = float(_weighted_stat(pairs[:, 0], weights, name, n)[0])
+            oc = float(_weighted_stat(pairs[:, 1], weights, name, n)[0])
+        else:
+            assert expanded is not None
+            ob = float(_apply(fn, expanded[0][np.newaxis, :])[0])
+            oc = float(_apply(fn, expanded[1][np.newaxis, :])[0])
         if scale == "percent" and ob == 0 and oc != 0:
             out[k] = ZeroBaselineError(
                 f"base {name} is 0, so a percent change is undefined; "
@@ -240,14 +299,12 @@ def _bootstrap_set(
         todo.append(k)
     if not todo:
         return out
-    if counted and pairs is not None and counts is not None:
-        stats = _counted_stats(
-            pairs, counts, [resolved[k][0] for k in todo], n_resamples, np.random.default_rng(seed)
-        )
+    rng = np.random.default_rng(seed)
+    if counted:
+        stats = _counted_stats(pairs, counts, [resolved[k][0] for k in todo], n_resamples, rng)
     else:
-        stats = _row_stats(
-            base_arr, cand_arr, [resolved[k][1] for k in todo], n_resamples, np.random.default_rng(seed)
-        )
+        assert expanded is not None
+        stats = _row_stats(expanded[0], expanded[1], [resolved[k][1] for k in todo], n_resamples, rng)
     alpha = 1 - confidence
     for k, (stats_base, stats_cand) in zip(todo, stats, strict=True):
         name, _fn, scale = resolved[k]
@@ -308,6 +365,49 @@ def paired_bootstrap_set(
         As `paired_bootstrap`.
     """
     return _bootstrap_set(base, cand, specs, n_resamples, confidence, seed)
+
+
+def paired_bootstrap_counts(
+    pairs: ArrayLike,
+    counts: ArrayLike,
+    specs: Sequence[tuple[StatisticName, Literal["absolute", "percent"]]],
+    *,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int,
+) -> list[BootstrapEstimate | ZeroBaselineError]:
+    """`paired_bootstrap_set` of a sample given as distinct (base, cand) pairs and their counts.
+
+    For sufficient statistics computed elsewhere (e.g. a ``GROUP BY base, cand`` in DuckDB): the result is
+    the one `paired_bootstrap_set` gives for the sample that repeats pair i ``counts[i]`` times, whatever
+    the order of the pairs. Only the named statistics (they have a counted form).
+
+    Raises:
+        InvalidArgumentError: pairs is not an (m, 2) array, counts not m whole numbers >= 0, or all zero.
+        NonFiniteValueError: a pair holds NaN or infinity.
+        As `paired_bootstrap` for the other arguments.
+    """
+    import numpy as np
+
+    arr = np.asarray(pairs, dtype=np.float64)
+    cnt = np.asarray(counts)
+    if arr.ndim != 2 or arr.shape[1] != 2 or cnt.shape != (arr.shape[0],):
+        raise InvalidArgumentError(
+            "pairs", f"has shape {arr.shape} for counts of shape {cnt.shape}", "pass (m, 2) pairs, m counts"
+        )
+    if cnt.size and (not np.issubdtype(cnt.dtype, np.integer) or int(cnt.min()) < 0):
+        raise InvalidArgumentError(
+            "counts", "holds a negative or fractional count", "pass whole numbers >= 0"
+        )
+    if not bool(np.isfinite(arr).all()):
+        raise NonFiniteValueError("pairs", "hold NaN or infinity", "pass finite numbers")
+    keep = cnt > 0
+    arr, cnt = arr[keep], cnt[keep].astype(np.int64)
+    if not cnt.size:
+        raise InvalidArgumentError("counts", "are all zero", "pass at least one paired observation")
+    distinct, inverse = np.unique(arr, axis=0, return_inverse=True)
+    merged = np.bincount(inverse.reshape(-1), weights=cnt, minlength=len(distinct)).astype(np.int64)
+    return _bootstrap_counts(distinct, merged, specs, n_resamples, confidence, seed)
 
 
 def paired_bootstrap(

@@ -30,7 +30,7 @@ it matches any acceptable path (`gold.matches` on the decision's normalised path
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -53,6 +53,7 @@ from routelab.evaluators.compare_types import (
 from routelab.evaluators.errors import EvaluatorError, InvalidCountError
 from routelab.evaluators.gold import LABELLED_SOURCES, GoldLabels, GoldSource
 from routelab.evaluators.judging import Judge, normalise_decisions
+from routelab.evaluators.paired_counts import PairedCounts, counts_from_frame
 from routelab.evaluators.registry import evaluator
 
 if TYPE_CHECKING:
@@ -176,23 +177,83 @@ def compare_versions(
         gold = GoldLabels.from_frame(gold)
     if paired is None:
         paired = pair_decisions(base_decisions, cand_decisions, gold)
-    frame = paired.frame
+    fields = list(dict.fromkeys(by))
+    counts = counts_from_frame(
+        paired.frame,
+        paired.baseline,
+        paired.candidate,
+        (paired.dropped_baseline, paired.dropped_candidate),
+        requests,
+        fields,
+        examples,
+    )
+    return compare_counts(
+        counts,
+        gold_rule=gold.rule,
+        gold_counts=gold.counts,
+        by=by,
+        seed=seed,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        examples=examples,
+        fdr_level=fdr_level,
+    )
+
+
+def compare_counts(
+    counts: PairedCounts,
+    *,
+    gold_rule: str,
+    gold_counts: Mapping[str, int],
+    by: Sequence[str] = (),
+    seed: int = 0,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    examples: int = 5,
+    fdr_level: float = 0.05,
+) -> CompareResult:
+    """`compare_versions`' result from the paired requests' sufficient statistics (`PairedCounts`).
+
+    What `compare_versions` computes after pairing, for callers that counted the pairs elsewhere (inside
+    DuckDB for a store of millions of requests: `app.paired_store`); equal counts give an equal result.
+
+    Args:
+        counts: The counts, with slices for each of `by` and bucket examples up to `examples`.
+        gold_rule: The gold resolution rule (recorded).
+        gold_counts: Requests per gold source before pairing (recorded).
+        by, seed, n_resamples, confidence, examples, fdr_level: As for `compare_versions` (recorded).
+
+    Raises:
+        EvaluatorError: no paired request, or slices missing for a `by` field.
+    """
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
+        raise InvalidCountError("examples", f"is {examples!r}", "pass a whole number >= 0")
+    fields = list(dict.fromkeys(by))
+    if list(counts.slices) != fields:
+        raise EvaluatorError(
+            f"counts have slices by {', '.join(counts.slices) or 'nothing'}; "
+            f"by asks {', '.join(fields) or 'nothing'}: count the slices by the same fields"
+        )
+    n = counts.n
+    if not n:
+        raise EvaluatorError("the two versions share no request; replay both versions over the same traffic")
     s = Settings(seed=seed, n_resamples=n_resamples, confidence=confidence)
     warnings: list[str] = []
-    for side, dropped in (("baseline", paired.dropped_baseline), ("candidate", paired.dropped_candidate)):
+    for side, dropped in (("baseline", counts.dropped_baseline), ("candidate", counts.dropped_candidate)):
         if dropped:
             warnings.append(
                 f"{dropped} {side} decision(s) have no counterpart in the other version: left out"
             )
-    labelled = int(frame["labelled"].sum())
+    cells = counts.cells
+    labelled = int(cells.loc[(cells["ok_b"] >= 0) & (cells["ok_c"] >= 0), "n"].sum())
     if not labelled:
         warnings.append("no compared request is labelled: accuracy deltas are undefined")
-    status = frame["status"].value_counts()
+    status = cells.groupby("status")["n"].sum()
     gold_status = [*(g.value for g in GoldSource), "unlabelled"]
     return CompareResult(
         params=CompareParams(
-            baseline=paired.baseline,
-            candidate=paired.candidate,
+            baseline=counts.baseline,
+            candidate=counts.candidate,
             by=tuple(by),
             seed=seed,
             n_resamples=n_resamples,
@@ -200,23 +261,23 @@ def compare_versions(
             examples=examples,
             fdr_level=fdr_level,
             path_components=PATH_KEY_COMPONENTS,
-            gold_rule=gold.rule,
-            gold_counts=gold.counts,
+            gold_rule=gold_rule,
+            gold_counts=dict(gold_counts),
         ),
-        baseline=paired.baseline,
-        candidate=paired.candidate,
-        n=len(frame),
+        baseline=counts.baseline,
+        candidate=counts.candidate,
+        n=n,
         coverage=Coverage(
-            n=len(frame),
-            dropped_baseline=paired.dropped_baseline,
-            dropped_candidate=paired.dropped_candidate,
+            n=n,
+            dropped_baseline=counts.dropped_baseline,
+            dropped_candidate=counts.dropped_candidate,
             gold={k: int(status.get(k, 0)) for k in gold_status},
             labelled=labelled,
         ),
-        accuracy=accuracy_comparison(frame, confidence),
-        cost=cost_comparison(frame, s, warnings),
-        latency=latency_comparison(frame, s),
-        flips=flip_summary(frame, examples, confidence),
-        slices=slice_comparison(frame, requests, by, s, fdr_level),
+        accuracy=accuracy_comparison(cells, confidence),
+        cost=cost_comparison(counts, s, warnings),
+        latency=latency_comparison(counts, s),
+        flips=flip_summary(counts, confidence),
+        slices=slice_comparison(counts, s, fdr_level),
         warnings=tuple(warnings),
     )

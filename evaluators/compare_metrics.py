@@ -1,18 +1,18 @@
-"""The metrics of `compare` over the paired frame: flips, accuracy, cost, latency and ranked slices.
+"""The metrics of `compare` over the paired counts: flips, accuracy, cost, latency and ranked slices.
 
-Each takes `PairedDecisions.frame` (see `compare`) and returns its part of `CompareResult`; the statistics
-are the shared ones (`intervals`, `bootstrap`, `quantiles`, `rank_tests`) with one seed for every bootstrap.
+Each takes `paired_counts.PairedCounts` (or a part of it) and returns its part of `CompareResult`; the
+statistics are the shared ones (`intervals`, `bootstrap`, `rank_tests`) with one seed for every bootstrap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from routelab.evaluators.accuracy_types import MISSING
-from routelab.evaluators.bootstrap import paired_bootstrap, paired_bootstrap_set
+from routelab.evaluators.bootstrap import paired_bootstrap_counts, quantile_of_counts
 from routelab.evaluators.compare_types import (
+    BUCKETS,
     PATH_KEY_COMPONENTS,
     AccuracyComparison,
     Bucket,
@@ -25,11 +25,10 @@ from routelab.evaluators.compare_types import (
     SliceComparison,
     SliceDelta,
 )
-from routelab.evaluators.errors import EvaluatorError, ZeroBaselineError
+from routelab.evaluators.errors import ZeroBaselineError
 from routelab.evaluators.estimates import BootstrapEstimate, Estimate, StatisticName
-from routelab.evaluators.frames import is_missing, iso_week, require_columns, require_unique
 from routelab.evaluators.intervals import paired_accuracy_delta, wilson
-from routelab.evaluators.quantiles import quantile
+from routelab.evaluators.paired_counts import PairedCounts, bucket_of
 from routelab.evaluators.rank_tests import benjamini_hochberg
 
 if TYPE_CHECKING:
@@ -64,103 +63,109 @@ class Settings:
     n_resamples: int
     confidence: float
 
-    def boot(self, frame: pd.DataFrame, column: str, statistic: StatisticName) -> BootstrapEstimate:
-        base = frame[f"{column}_base"].to_numpy(dtype=float)
-        cand = frame[f"{column}_cand"].to_numpy(dtype=float)
-        return paired_bootstrap(
-            base,
-            cand,
-            statistic=statistic,
+    def boot(
+        self, pairs: pd.DataFrame, specs: Sequence[tuple[StatisticName, Literal["absolute", "percent"]]]
+    ) -> list[BootstrapEstimate | ZeroBaselineError]:
+        """The paired bootstrap of a `PAIR_COLUMNS` frame (distinct base/cand pairs and their requests)."""
+        return paired_bootstrap_counts(
+            pairs[["base", "cand"]].to_numpy(dtype=float),
+            pairs["n"].to_numpy(dtype="int64"),
+            specs,
             n_resamples=self.n_resamples,
             confidence=self.confidence,
             seed=self.seed,
         )
 
 
-def _path_texts(values: pd.Series) -> pd.Series:
-    """`path_text` of every value, computed once per distinct value."""
-    import numpy as np
-    import pandas as pd
-
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = np.array([*(path_text(u) for u in uniques), path_text(None)], dtype=object)
-    return pd.Series(table[codes], index=values.index, dtype=object)  # code -1 (missing) reads "-"
+def _text_of(values: pd.Series) -> list[str]:
+    return [path_text(v) for v in values.tolist()]
 
 
-def _flip_matrix(base: pd.Series, cand: pd.Series, confidence: float) -> FlipMatrix:
-    counts = base.to_frame("a").assign(b=cand.to_numpy()).groupby(["a", "b"], sort=True).size()
+def _flip_matrix(a: Sequence[str], b: Sequence[str], n: Sequence[int], confidence: float) -> FlipMatrix:
+    """The flip matrix of cells given as (base text, candidate text, requests)."""
+    cells: dict[tuple[str, str], int] = {}
+    for x, y, k in zip(a, b, n, strict=True):
+        cells[(x, y)] = cells.get((x, y), 0) + int(k)
     matrix: dict[str, dict[str, int]] = {}
-    for (a, b), k in counts.items():
-        matrix.setdefault(str(a), {})[str(b)] = int(k)
-    changed = int((base.to_numpy() != cand.to_numpy()).sum())
-    return FlipMatrix(matrix=matrix, changed=changed, rate=wilson(changed, len(base), confidence))
+    for (x, y), k in sorted(cells.items()):
+        if k:
+            matrix.setdefault(x, {})[y] = k
+    total = sum(cells.values())
+    changed = sum(k for (x, y), k in cells.items() if x != y)
+    return FlipMatrix(matrix=matrix, changed=changed, rate=wilson(changed, total, confidence))
 
 
-def flip_summary(frame: pd.DataFrame, examples: int, confidence: float) -> Flips:
+def flip_summary(counts: PairedCounts, confidence: float) -> Flips:
     """Flip matrices per component and the flip buckets, with example request ids."""
-    path = _flip_matrix(frame["path_base"], frame["path_cand"], confidence)
-    components = {
-        c: _flip_matrix(_path_texts(frame[f"{c}_base"]), _path_texts(frame[f"{c}_cand"]), confidence)
-        for c in PATH_KEY_COMPONENTS
-    }
-    lab = frame[frame["labelled"]]
-    ok_b, ok_c = lab["ok_base"].astype(bool), lab["ok_cand"].astype(bool)
-    moved = lab["path_base"] != lab["path_cand"]
-    masks = {
-        "fixed": ~ok_b & ok_c,
-        "broken": ok_b & ~ok_c,
-        "changed_both_right": ok_b & ok_c & moved,
-        "changed_both_wrong": ~ok_b & ~ok_c & moved,
-        "unchanged_right": ok_b & ok_c & ~moved,
-        "unchanged_wrong": ~ok_b & ~ok_c & ~moved,
-    }
+    import numpy as np
+
+    cells, tuples = counts.cells, counts.tuples
+    tb, tc, n = cells["tb"].to_numpy(), cells["tc"].to_numpy(), cells["n"].tolist()
+    paths = tuples["path"].to_numpy(dtype=object)
+    path = _flip_matrix(paths[tb].tolist(), paths[tc].tolist(), n, confidence)
+    components = {}
+    for c in PATH_KEY_COMPONENTS:
+        texts = np.array(_text_of(tuples[c]), dtype=object)
+        components[c] = _flip_matrix(texts[tb].tolist(), texts[tc].tolist(), n, confidence)
+    totals = dict.fromkeys(BUCKETS, 0)
+    for b, c, m, k in zip(
+        cells["ok_b"].tolist(), cells["ok_c"].tolist(), (paths[tb] != paths[tc]).tolist(), n, strict=True
+    ):
+        bucket = bucket_of(b, c, m)
+        if bucket is not None:
+            totals[bucket] += int(k)
+    labelled = sum(totals.values())
     buckets = {
         name: Bucket(
-            count=int(mask.sum()),
-            share=wilson(int(mask.sum()), len(lab), confidence),
-            examples=tuple(lab.loc[mask, "request_id"].iloc[:examples]),  # frame is ordered by request_id
+            count=count,
+            share=wilson(count, labelled, confidence),
+            examples=tuple(counts.examples.get(name, ())),
         )
-        for name, mask in masks.items()
+        for name, count in totals.items()
     }
-    return Flips(**path.model_dump(), n=len(frame), components=components, labelled=len(lab), buckets=buckets)
+    return Flips(**path.model_dump(), n=counts.n, components=components, labelled=labelled, buckets=buckets)
 
 
-def accuracy_comparison(frame: pd.DataFrame, confidence: float) -> AccuracyComparison:
-    """Accuracy of both versions and the paired delta over the labelled requests."""
-    lab = frame[frame["labelled"]]
-    ok_b, ok_c = lab["ok_base"].to_numpy(dtype=bool), lab["ok_cand"].to_numpy(dtype=bool)
+def accuracy_comparison(cells: pd.DataFrame, confidence: float) -> AccuracyComparison:
+    """Accuracy of both versions and the paired delta over labelled cells (ok_b, ok_c, n; -1: unlabelled)."""
+    import numpy as np
+
+    lab = cells[(cells["ok_b"] >= 0) & (cells["ok_c"] >= 0)]
+    k = lab["n"].to_numpy(dtype="int64")
+    ok_b = np.repeat(lab["ok_b"].to_numpy(dtype=bool), k)
+    ok_c = np.repeat(lab["ok_c"].to_numpy(dtype=bool), k)
     return AccuracyComparison(
-        baseline=wilson(int(ok_b.sum()), len(lab), confidence),
-        candidate=wilson(int(ok_c.sum()), len(lab), confidence),
+        baseline=wilson(int(ok_b.sum()), len(ok_b), confidence),
+        candidate=wilson(int(ok_c.sum()), len(ok_c), confidence),
         delta=paired_accuracy_delta(ok_b, ok_c, confidence=confidence),
     )
 
 
-def _cost_totals(frame: pd.DataFrame, s: Settings) -> CostTotals:
-    n = len(frame)
+def _totals(pairs: pd.DataFrame) -> tuple[float, float, int]:
+    k = pairs["n"].to_numpy(dtype=float)
+    return (
+        float(k @ pairs["base"].to_numpy(dtype=float)),
+        float(k @ pairs["cand"].to_numpy(dtype=float)),
+        int(pairs["n"].sum()),
+    )
+
+
+def _cost_totals(pairs: pd.DataFrame, s: Settings) -> CostTotals:
+    base, cand, n = _totals(pairs)
+    (delta,) = s.boot(pairs, [("sum", "absolute")])
+    assert isinstance(delta, BootstrapEstimate)  # an absolute change is always defined
     return CostTotals(
-        baseline=_observed(float(frame["est_cost_usd_base"].sum()), n, s.confidence),
-        candidate=_observed(float(frame["est_cost_usd_cand"].sum()), n, s.confidence),
-        delta=s.boot(frame, "est_cost_usd", "sum"),
+        baseline=_observed(base, n, s.confidence), candidate=_observed(cand, n, s.confidence), delta=delta
     )
 
 
-def cost_comparison(frame: pd.DataFrame, s: Settings, warnings: list[str]) -> CostComparison:
+def cost_comparison(counts: PairedCounts, s: Settings, warnings: list[str]) -> CostComparison:
     """Cost totals and paired-bootstrap deltas (per 1,000 requests and in percent), from one set of draws."""
-    n = len(frame)
-    delta, pct = paired_bootstrap_set(
-        frame["est_cost_usd_base"].to_numpy(dtype=float),
-        frame["est_cost_usd_cand"].to_numpy(dtype=float),
-        [("sum", "absolute"), ("sum", "percent")],
-        n_resamples=s.n_resamples,
-        confidence=s.confidence,
-        seed=s.seed,
-    )
+    base, cand, n = _totals(counts.cost)
+    delta, pct = s.boot(counts.cost, [("sum", "absolute"), ("sum", "percent")])
     assert isinstance(delta, BootstrapEstimate)  # an absolute change is always defined
     totals = CostTotals(
-        baseline=_observed(float(frame["est_cost_usd_base"].sum()), n, s.confidence),
-        candidate=_observed(float(frame["est_cost_usd_cand"].sum()), n, s.confidence),
-        delta=delta,
+        baseline=_observed(base, n, s.confidence), candidate=_observed(cand, n, s.confidence), delta=delta
     )
     scale = 1000.0 / n  # sum/n = mean on every resample: the same resamples give the per-1k delta
     per_1k_delta = delta.model_copy(
@@ -177,67 +182,49 @@ def cost_comparison(frame: pd.DataFrame, s: Settings, warnings: list[str]) -> Co
     return CostComparison(**dict(totals), delta_per_1k=per_1k_delta, delta_pct=pct)
 
 
-def latency_comparison(frame: pd.DataFrame, s: Settings) -> LatencyComparison:
+def latency_comparison(counts: PairedCounts, s: Settings) -> LatencyComparison:
     """Latency p50/p95 of both versions and their paired-bootstrap deltas, from one set of draws."""
-    base = frame["est_latency_ms_base"].to_numpy(dtype=float)
-    cand = frame["est_latency_ms_cand"].to_numpy(dtype=float)
-    deltas = paired_bootstrap_set(
-        base,
-        cand,
-        [("p50", "absolute"), ("p95", "absolute")],
-        n_resamples=s.n_resamples,
-        confidence=s.confidence,
-        seed=s.seed,
-    )
+    pairs = counts.latency
+    deltas = s.boot(pairs, [("p50", "absolute"), ("p95", "absolute")])
+    n = int(pairs["n"].sum())
 
     def one(q: float, delta: BootstrapEstimate | ZeroBaselineError) -> LatencyQuantile:
         assert isinstance(delta, BootstrapEstimate)  # absolute changes are always defined
+        base, cand = (
+            quantile_of_counts(pairs[c].to_numpy(dtype=float), pairs["n"], q) for c in ("base", "cand")
+        )
         return LatencyQuantile(
-            baseline=_observed(quantile(base, q), len(frame), s.confidence),
-            candidate=_observed(quantile(cand, q), len(frame), s.confidence),
+            baseline=_observed(base, n, s.confidence),
+            candidate=_observed(cand, n, s.confidence),
             delta=delta,
         )
 
     return LatencyComparison(p50=one(0.5, deltas[0]), p95=one(0.95, deltas[1]))
 
 
-def _slice_keys(frame: pd.DataFrame, requests: pd.DataFrame | None, by: Sequence[str]) -> pd.DataFrame:
-    """The `by` fields of each paired request as text, aligned with `frame`."""
-    if requests is None:
-        raise EvaluatorError(f"slices by {', '.join(by)} need the requests frame; pass `requests`")
-    need = ["request_id", *dict.fromkeys("ts" if f == "week" else f for f in by)]
-    require_columns(requests, need, "requests")
-    require_unique(requests, "request_id", "requests")
-    fields = requests[need].assign(request_id=requests["request_id"].astype(str))
-    if "week" in by:
-        fields["week"] = iso_week(fields["ts"])
-    keys = frame[["request_id"]].merge(fields, on="request_id", how="left", validate="one_to_one")
-    return keys[list(dict.fromkeys(by))].map(lambda v: MISSING if is_missing(v) else str(v))
-
-
-def slice_comparison(
-    frame: pd.DataFrame, requests: pd.DataFrame | None, by: Sequence[str], s: Settings, fdr_level: float
-) -> SliceComparison:
+def slice_comparison(counts: PairedCounts, s: Settings, fdr_level: float) -> SliceComparison:
     """Accuracy and cost deltas per slice of each `by` field, ranked, with BH-adjusted p-values."""
-    if not by:
+    if not counts.slices:
         return SliceComparison(fdr_level=fdr_level, n_tests=0, by={})
-    keys = _slice_keys(frame, requests, by)
     rows: list[dict[str, Any]] = []
-    for order, field in enumerate(dict.fromkeys(by)):
-        for value, group in frame.groupby(keys[field].to_numpy(), sort=True):
-            acc = accuracy_comparison(group, s.confidence)
-            cost = _cost_totals(group, s)
+    for order, (field, sc) in enumerate(counts.slices.items()):
+        cells_by = dict(tuple(sc.cells.groupby("value", sort=True)))
+        for value, pairs in sc.cost.groupby("value", sort=True):
+            cells = cells_by[value]
+            acc = accuracy_comparison(cells, s.confidence)
+            cost = _cost_totals(pairs, s)
             delta = acc.delta.value
+            n = int(cells["n"].sum())
             rows.append(
                 {
                     "field": field,
                     "order": order,
                     "value": str(value),
-                    "n": len(group),
-                    "labelled": int(group["labelled"].sum()),
+                    "n": n,
+                    "labelled": int(cells.loc[(cells["ok_b"] >= 0) & (cells["ok_c"] >= 0), "n"].sum()),
                     "accuracy": acc,
                     "cost": cost,
-                    "impact": len(group) * abs(delta) if delta is not None else 0.0,
+                    "impact": n * abs(delta) if delta is not None else 0.0,
                     "cost_impact_usd": abs(cost.delta.value or 0.0),
                 }
             )
@@ -247,7 +234,7 @@ def slice_comparison(
         r["p_adjusted"] = p if t else None
         r["significant"] = t and p <= fdr_level
     rows.sort(key=lambda r: (-r["impact"], -r["cost_impact_usd"], r["order"], r["value"]))
-    out: dict[str, list[SliceDelta]] = {f: [] for f in dict.fromkeys(by)}
+    out: dict[str, list[SliceDelta]] = {f: [] for f in counts.slices}
     for rank, r in enumerate(rows, start=1):
         field = r.pop("field")
         del r["order"]
