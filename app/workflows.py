@@ -74,30 +74,27 @@ def compare_stored_versions(
     `compliance.candidate.privacy.count`) and `gate`.
     """
     from routelab.app.compliance_flow import compare_compliance_stored
-    from routelab.datasets import queries, results, routers
-    from routelab.evaluators.attribution import attribute_flips
-    from routelab.evaluators.compare import compare_versions, pair_decisions
+    from routelab.app.paired_store import paired_counts_stored
+    from routelab.datasets import results, routers
+    from routelab.evaluators.attribution import attribute_patterns
+    from routelab.evaluators.compare import compare_counts
     from routelab.evaluators.gate import evaluate_gate
-    from routelab.evaluators.gold import resolve_gold
     from routelab.router_core.identity import diff
 
-    base_decisions = decisions[base] if decisions else queries.decisions(store, base)
-    cand_decisions = decisions[candidate] if decisions else queries.decisions(store, candidate)
-    gold = resolve_gold(queries.labels(store), queries.annotations(store))
     fields = sorted(set(by))
-    requests = queries.requests(store, fields) if fields else None
-    paired = pair_decisions(base_decisions, cand_decisions, gold)
-    comparison = compare_versions(
-        base_decisions, cand_decisions, gold, requests, by=fields, seed=seed, paired=paired
+    # pairing, gold and counting run inside DuckDB: no per-request frame of either version is built
+    pairing = paired_counts_stored(store, base, candidate, by=fields)
+    comparison = compare_counts(
+        pairing.counts, gold_rule=pairing.gold_rule, gold_counts=pairing.gold_counts, by=fields, seed=seed
     )
     base_router, cand_router = routers.get(store, base), routers.get(store, candidate)
-    attribution = attribute_flips(
+    attribution = attribute_patterns(
         diff(base_router, cand_router),
         base_router,
         cand_router,
-        base_decisions,
-        cand_decisions,
-        correctness=paired.correctness(),
+        pairing.flips,
+        n_requests=pairing.counts.n,
+        warnings=pairing.warnings,
     )
     document: dict[str, Any] = comparison.model_dump(mode="json")
     document["attribution"] = attribution.model_dump(mode="json")
@@ -106,7 +103,7 @@ def compare_stored_versions(
         base,
         candidate,
         requests=compliance_requests,
-        decisions={base: base_decisions, candidate: cand_decisions},
+        decisions=decisions,
     )
     gate = evaluate_gate(document, list(conditions))
     document["gate"] = gate.model_dump(mode="json")

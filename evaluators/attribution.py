@@ -49,19 +49,28 @@ flips, then primary flips, then diff order; examples are request ids, primary fl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from routelab.evaluators.attribution_types import (
+    FLIP_COMPONENTS,
     Attribution,
     AttributionParams,
     ChangeAttribution,
     ChangeRef,
     Impact,
+    Role,
     change_key,
 )
 from routelab.evaluators.errors import InvalidArgumentError
-from routelab.evaluators.flip_explainer import affects
-from routelab.evaluators.flip_frames import explain_frames
+from routelab.evaluators.flip_explainer import Explainer, affects
+from routelab.evaluators.flip_frames import (
+    check_policy_flags,
+    check_routers,
+    check_rules,
+    explain_frames,
+    explain_patterns,
+)
 from routelab.evaluators.registry import evaluator
 from routelab.router_core.identity import RouterDiff
 from routelab.router_core.validate import Router
@@ -173,28 +182,115 @@ def attribute_flips(
     ids: dict[int, list[str]] = {}
     for code, rid in zip(heads["_pattern"], heads["request_id"], strict=True):
         ids.setdefault(int(code), []).append(str(rid))
+    return _attribution(
+        diff,
+        ex.explainer,
+        ex.causes,
+        sums,
+        ids,
+        ex.n_requests,
+        list(ex.warnings),
+        examples,
+        correctness is not None,
+    )
+
+
+#: Columns of `attribute_patterns`' input besides the pattern itself (`flip_frames.explain_patterns`).
+PATTERN_SUMS = ("flips", "cost_delta_usd", "labelled", "fixed", "broken")
+
+
+def attribute_patterns(
+    diff: RouterDiff,
+    base_router: Router,
+    cand_router: Router,
+    patterns: pd.DataFrame,
+    n_requests: int,
+    examples: int = 5,
+    with_correctness: bool = True,
+    warnings: Sequence[str] = (),
+) -> Attribution:
+    """`attribute_flips`' result from flips counted by pattern elsewhere (e.g. in DuckDB, `app.paired_store`).
+
+    Args:
+        diff: `router_core.identity.diff(base_router, cand_router)`.
+        base_router: The base version.
+        cand_router: The candidate version.
+        patterns: One row per group of flips sharing a pattern (`flip_frames.explain_patterns`' columns;
+            several rows may share one): `PATTERN_SUMS` (flips, their candidate − base cost, labelled,
+            fixed and broken flips) and ``ids`` (the group's first request ids, any order).
+        n_requests: Requests both versions decided.
+        examples: Example request ids kept per change (and for the unexplained flips).
+        with_correctness: Whether labelled/fixed/broken are known (else accuracy impact is None).
+        warnings: Warnings of the counting step (e.g. requests only one version decided), kept first.
+
+    Raises:
+        InvalidArgumentError: `examples` is negative.
+        AttributionError: the routers are not the diff's, or the patterns name unknown rules or policies.
+    """
+    import numpy as np
+
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 0:
+        raise InvalidArgumentError("examples", f"{examples!r} is not a count", "pass an integer ≥ 0")
+    check_routers(diff, base_router, cand_router)
+    check_rules(patterns["rule_b"], base_router, "base_decisions")
+    check_rules(patterns["rule_c"], cand_router, "cand_decisions")
+    check_policy_flags([*patterns["flags_b"], *patterns["flags_c"]], base_router, cand_router)
+    keys = [f"{c}{side}" for c in FLIP_COMPONENTS for side in ("_b", "_c")]
+    keys += ["rule_b", "rule_c", "flags_b", "flags_c"]
+    codes = patterns.groupby(keys, sort=False, dropna=False).ngroup().to_numpy() if len(patterns) else []
+    firsts = np.unique(codes, return_index=True)[1]
+    explainer = Explainer(diff, base_router, cand_router)
+    rows = (patterns.iloc[i][keys].to_dict() for i in firsts)
+    causes, _components = explain_patterns(explainer, rows)
+    n = len(causes)
+    sums = np.zeros((n, len(PATTERN_SUMS)))
+    ids: dict[int, list[str]] = {}
+    for code, row in zip(codes, patterns[[*PATTERN_SUMS, "ids"]].itertuples(index=False), strict=True):
+        sums[code] += [float(v) for v in row[: len(PATTERN_SUMS)]]
+        ids.setdefault(int(code), []).extend(str(i) for i in row[-1])
+    ids = {k: sorted(v)[:examples] for k, v in ids.items()}
+    return _attribution(
+        diff, explainer, causes, sums, ids, n_requests, list(warnings), examples, with_correctness
+    )
+
+
+def _attribution(
+    diff: RouterDiff,
+    explainer: Explainer,
+    causes: list[tuple[tuple[str, Role], ...]],
+    sums: Any,
+    ids: dict[int, list[str]],
+    n_requests: int,
+    warnings: list[str],
+    examples: int,
+    with_c: bool,
+) -> Attribution:
+    """The attribution from each flip pattern's causes, its [flips, cost, labelled, fixed, broken] sums
+    and its first request ids (in id order)."""
+    import numpy as np
+
+    n = len(causes)
     keys = [change_key(c) for c in diff.changes]
     shared = {k: np.zeros(5) for k in keys}
     primary = {k: np.zeros(5) for k in keys}
     roles: dict[str, dict[str, int]] = {k: {} for k in keys}
     picks: dict[str, tuple[list[str], list[str]]] = {k: ([], []) for k in keys}
     unexplained, unexplained_ids = np.zeros(5), []
-    for code, causes in enumerate(ex.causes):
-        if not causes:
+    for code, pattern_causes in enumerate(causes):
+        if not pattern_causes:
             unexplained += sums[code]
             unexplained_ids += ids.get(code, [])
-        for i, (key, role) in enumerate(causes):
+        for i, (key, role) in enumerate(pattern_causes):
             shared[key] += sums[code]
             roles[key][role] = roles[key].get(role, 0) + int(sums[code][0])
             if i == 0:
                 primary[key] += sums[code]
             picks[key][0 if i == 0 else 1].extend(ids.get(code, []))
-    with_c = correctness is not None
     changes = [
         ChangeAttribution(
             change=ChangeRef(section=c.section, item=c.item, change=c.change, fields=c.fields),
             affects_routing=affects(c),
-            shift_only=ex.explainer.shift_only(c),
+            shift_only=explainer.shift_only(c),
             shared=_impact(shared[k], with_c),
             primary=_impact(primary[k], with_c),
             roles=dict(sorted(roles[k].items())),
@@ -205,7 +301,6 @@ def attribute_flips(
     order = sorted(
         range(len(changes)), key=lambda i: (-changes[i].shared.flips, -changes[i].primary.flips, i)
     )
-    warnings = list(ex.warnings)
     if unexplained[0]:
         warnings.append(f"{int(unexplained[0])} flip(s) not explained by any diff change")
     return Attribution(
@@ -217,8 +312,8 @@ def attribute_flips(
             examples=examples,
             correctness=with_c,
         ),
-        n_requests=ex.n_requests,
-        n_flips=len(frame),
+        n_requests=n_requests,
+        n_flips=int(sums[:, 0].sum()) if n else 0,
         total=_impact(sums.sum(axis=0) if n else np.zeros(5), with_c),
         changes=tuple(changes[i] for i in order),
         unexplained=_impact(unexplained, with_c),

@@ -7,6 +7,7 @@ keeps the requests whose path differs, and joins per-request correctness into an
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from routelab.evaluators.attribution_types import (
@@ -70,7 +71,12 @@ def _text(series: pd.Series, missing: str) -> pd.Series:
     return series.fillna(missing)
 
 
-def _check_inputs(diff: RouterDiff, base: Router, cand: Router, frames: dict[str, pd.DataFrame]) -> None:
+def check_routers(diff: RouterDiff, base: Router, cand: Router) -> None:
+    """Fail unless the routers are the ones the diff was computed from.
+
+    Raises:
+        AttributionError: naming the router, its hash and the diff's.
+    """
     for what, router, ref, digest in (
         ("base_router", base, diff.base, diff.base_hash),
         ("cand_router", cand, diff.candidate, diff.candidate_hash),
@@ -80,6 +86,25 @@ def _check_inputs(diff: RouterDiff, base: Router, cand: Router, frames: dict[str
                 f"{what}: {router.ref} (hash {config_hash(router)[:12]}) is not the diff's {ref} "
                 f"(hash {digest[:12]}); pass the routers the diff was computed from"
             )
+
+
+def check_rules(rule_ids: Iterable[object], router: Router, what: str) -> None:
+    """Fail when a decision names a rule the router does not have (missing ids are `default`).
+
+    Raises:
+        AttributionError: naming the unknown ids and the router's rules.
+    """
+    known = {cr.rule.id for cr in router.rules} | {"default"}
+    unknown = sorted({str(r) for r in rule_ids if not is_missing(r)} - known)
+    if unknown:
+        raise AttributionError(
+            f"{what}: rule_id {', '.join(unknown[:5])} not in {router.ref}; "
+            f"its rules: {', '.join(sorted(known))}"
+        )
+
+
+def _check_inputs(diff: RouterDiff, base: Router, cand: Router, frames: dict[str, pd.DataFrame]) -> None:
+    check_routers(diff, base, cand)
     for (what, frame), router in zip(frames.items(), (base, cand), strict=True):
         require_columns(frame, DECISION_COLUMNS, what)
         require_unique(frame, "request_id", what)
@@ -87,13 +112,7 @@ def _check_inputs(diff: RouterDiff, base: Router, cand: Router, frames: dict[str
             others = sorted({str(r) for r in frame["router"].dropna().unique()} - {router.ref})
             if others:
                 raise AttributionError(f"{what}: decisions of {', '.join(others)}; pass {router.ref}'s only")
-        known = {cr.rule.id for cr in router.rules} | {"default"}
-        unknown = sorted({str(r) for r in frame["rule_id"].dropna().unique()} - known)
-        if unknown:
-            raise AttributionError(
-                f"{what}: rule_id {', '.join(unknown[:5])} not in {router.ref}; "
-                f"its rules: {', '.join(sorted(known))}"
-            )
+        check_rules(frame["rule_id"].dropna().unique(), router, what)
 
 
 class ExplainedFlips(NamedTuple):
@@ -143,34 +162,13 @@ def explain_frames(
         sig["flags" + side] = [
             tuple(v) if type(v) in seq_types else _flags(v) for v in flips["policy_flags" + side].to_numpy()
         ]
-    known = {p.policy.id for r in (base, cand) for p in r.policies}
-    unknown = {f for side in ("_b", "_c") for fl in sig["flags" + side].unique() for f in fl} - known
-    if unknown:
-        raise AttributionError(
-            f"decisions: policy flag(s) {', '.join(sorted(unknown))} name no policy of either version; "
-            f"policies: {', '.join(sorted(known)) or 'none'}"
-        )
+    check_policy_flags((fl for side in ("_b", "_c") for fl in sig["flags" + side].unique()), base, cand)
     # Explanations depend on these columns only: explain each distinct pattern once.
     codes = sig.groupby(list(sig.columns), sort=False, dropna=False).ngroup().to_numpy()
     explainer = Explainer(diff, base, cand)
-    causes, components = [], []
-    for row in sig.iloc[np.unique(codes, return_index=True)[1]].itertuples(index=False):
-        p = row._asdict()
-        models = {p["model_b"], p["model_c"]} | {
-            e[len(ESCALATION_MODEL_PREFIX) :]
-            for e in (p["escalation_b"], p["escalation_c"])
-            if e.startswith(ESCALATION_MODEL_PREFIX)
-        }
-        flip = Flip(
-            p["rule_b"],
-            p["rule_c"],
-            p["flags_b"],
-            p["flags_c"],
-            frozenset(models - {""}),
-            frozenset({p["retrieval_b"], p["retrieval_c"]} - {"none"}),
-        )
-        causes.append(explainer.explain(flip))
-        components.append(tuple(c for c in FLIP_COMPONENTS if p[c + "_b"] != p[c + "_c"]))
+    firsts = sig.iloc[np.unique(codes, return_index=True)[1]]
+    rows = (row._asdict() for row in firsts.itertuples(index=False))
+    causes, components = explain_patterns(explainer, rows)
 
     def per_flip(values: list[Any]) -> Any:
         table = np.empty(len(values), dtype=object)
@@ -197,6 +195,50 @@ def explain_frames(
     )
     frame = frame.sort_values("request_id", kind="stable").reset_index(drop=True)
     return ExplainedFlips(frame, causes, explainer, len(merged), tuple(warnings))
+
+
+def explain_patterns(
+    explainer: Explainer, patterns: Iterable[dict[str, Any]]
+) -> tuple[list[tuple[tuple[str, Role], ...]], list[tuple[str, ...]]]:
+    """The causes and flipped components of each flip pattern.
+
+    A pattern is the flip's `FLIP_COMPONENTS` as text per side (suffixes ``_b``, ``_c``; a missing model or
+    action ``""``, a missing retrieval or escalation ``"none"``), ``rule_b``/``rule_c`` (``default`` when no
+    rule fired) and ``flags_b``/``flags_c`` (tuples of policy ids).
+    """
+    causes, components = [], []
+    for p in patterns:
+        models = {p["model_b"], p["model_c"]} | {
+            e[len(ESCALATION_MODEL_PREFIX) :]
+            for e in (p["escalation_b"], p["escalation_c"])
+            if e.startswith(ESCALATION_MODEL_PREFIX)
+        }
+        flip = Flip(
+            p["rule_b"],
+            p["rule_c"],
+            p["flags_b"],
+            p["flags_c"],
+            frozenset(models - {""}),
+            frozenset({p["retrieval_b"], p["retrieval_c"]} - {"none"}),
+        )
+        causes.append(explainer.explain(flip))
+        components.append(tuple(c for c in FLIP_COMPONENTS if p[c + "_b"] != p[c + "_c"]))
+    return causes, components
+
+
+def check_policy_flags(flags: Iterable[tuple[str, ...]], base: Router, cand: Router) -> None:
+    """Fail when a flag names no policy of either version.
+
+    Raises:
+        AttributionError: naming the unknown flags and the known policies.
+    """
+    known = {p.policy.id for r in (base, cand) for p in r.policies}
+    unknown = {f for fl in flags for f in fl} - known
+    if unknown:
+        raise AttributionError(
+            f"decisions: policy flag(s) {', '.join(sorted(unknown))} name no policy of either version; "
+            f"policies: {', '.join(sorted(known)) or 'none'}"
+        )
 
 
 def _outcomes(request_ids: pd.Series, correctness: pd.DataFrame | None, warnings: list[str]) -> Any:

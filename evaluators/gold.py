@@ -258,8 +258,12 @@ def _majority(rows: list[Any]) -> list[Path] | None:
     return votes.acceptable()
 
 
-def _from_annotations(annotations: pd.DataFrame) -> dict[str, GoldLabel]:
-    """Gold from annotations for every request with a decisive (correct/incorrect) annotation."""
+def gold_from_annotations(annotations: pd.DataFrame) -> dict[str, GoldLabel]:
+    """Gold from annotations (steps 1 and 2 of the rule) for every request with a decisive annotation.
+
+    Raises:
+        EvaluatorError: a missing column, undo rows, bad JSON or an unknown path component.
+    """
     require_columns(annotations, ANNOTATION_COLUMNS, "annotations")
     undo = annotations["kind"].eq("undo")
     if undo.any():
@@ -285,6 +289,21 @@ def _from_annotations(annotations: pd.DataFrame) -> dict[str, GoldLabel]:
         else:
             out[rid] = GoldLabel(request_id=rid, source=source, acceptable=tuple(paths))
     return out
+
+
+def label_paths(text: object, request_id: str) -> tuple[Path, ...]:
+    """The acceptable paths of one imported, non-abstaining label (its JSON text or list), deduplicated.
+
+    Raises:
+        EvaluatorError: bad JSON, an unknown component, or no acceptable path (naming the request).
+    """
+    paths = tuple(dedupe(parse_paths(text, f"label of {request_id}, acceptable")))
+    if not paths:
+        raise EvaluatorError(
+            f"label of {request_id}: lists no acceptable path and does not abstain; "
+            "give at least one partial path or set abstain"
+        )
+    return paths
 
 
 def _from_labels(labels: pd.DataFrame) -> dict[str, GoldLabel]:
@@ -331,6 +350,6 @@ def resolve_gold(labels: pd.DataFrame, annotations: pd.DataFrame | None = None) 
     """
     resolved = _from_labels(labels)
     if annotations is not None and len(annotations):
-        resolved.update(_from_annotations(annotations))
+        resolved.update(gold_from_annotations(annotations))
     ordered = tuple(resolved[k] for k in sorted(resolved))
     return GoldLabels(labels=ordered, counts=_count(ordered))

@@ -8,6 +8,7 @@ annotations or import) get a verdict.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from routelab.evaluators.accuracy_types import DECISION_COLUMNS, PATH_COLUMNS
@@ -141,3 +142,14 @@ class Judge:
         out = pd.array(judged == 1, dtype="boolean")
         out[judged < 0] = pd.NA
         return out
+
+
+def verdict_matrix(
+    shapes: Sequence[Sequence[Mapping[str, PathValue]]], decided: Sequence[Sequence[PathValue]]
+) -> list[list[bool]]:
+    """Whether each decided path (normalised `PATH_COLUMNS` values) matches any path of each acceptable set.
+
+    Row s, column t: the verdict on decided path t of a request whose gold accepts `shapes[s]`.
+    """
+    full = [dict(zip(PATH_COLUMNS, row, strict=True)) for row in decided]
+    return [[any(matches(p, d) for p in shape) for d in full] for shape in shapes]

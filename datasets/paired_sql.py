@@ -1,0 +1,237 @@
+"""Two versions' decisions paired and counted inside DuckDB: the store side of a comparison.
+
+A comparison's numbers are functions of a few group-by counts of the paired requests
+(`evaluators.paired_counts`). At millions of requests, loading both versions' decisions into pandas costs
+more than everything else, so the pairing, the gold join and the counting run here, in one DuckDB query over
+the `decisions`, `labels` and `requests` tables. The caller (`app.paired_store`) supplies the small tables
+only Python can compute (path codes of the distinct decided paths, gold shapes of the distinct label texts,
+annotation-resolved gold, verdicts per shape and path), registered for the query's duration:
+
+| table | columns |
+|---|---|
+| ``_pc_tuples`` | raw `PATH_COLUMNS` values as stored, ``code`` (normalised path), ``path`` (key text) |
+| ``_pc_shapes`` | ``acceptable`` (a label's JSON text), ``shape`` |
+| ``_pc_gold`` | ``request_id``, ``status`` (gold source), ``shape`` (-1 when not labelled) |
+| ``_pc_verdicts`` | ``shape``, ``code``, ``ok`` (1 right, 0 wrong) |
+
+Slice values are the fields' text (``CAST(... AS VARCHAR)``; ``week`` is ``YYYY-Www`` of ts; NULL stays
+NULL for the caller to name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from routelab.datasets.queries import request_select
+from routelab.datasets.store import Store
+
+#: Path components of a decision, as the `decisions` table stores them.
+PATH_COLUMNS = ("model", "tier", "retrieval", "context_tokens", "cache", "escalation", "action")
+#: Columns of `PairedAggregates.flips`.
+FLIP_GROUP_COLUMNS = (
+    "tb",
+    "tc",
+    "rule_b",
+    "rule_c",
+    "flags_b",
+    "flags_c",
+    "ok_b",
+    "ok_c",
+    "n",
+    "cost_delta",
+    "ids",
+)
+#: The registered inputs, in the order `aggregate` takes them.
+INPUT_TABLES = ("_pc_tuples", "_pc_shapes", "_pc_gold", "_pc_verdicts")
+
+
+@dataclass(frozen=True)
+class DecisionCheck:
+    """Per version: decisions, and those without a finite cost or latency estimate (with an example id)."""
+
+    decisions: int
+    bad_cost: int
+    bad_latency: int
+    example: str | None
+
+
+@dataclass(frozen=True)
+class PairedAggregates:
+    """The counted groups of one comparison (see `aggregate`)."""
+
+    groups: pd.DataFrame
+    """``gid`` (which grouping set), tb, tc, ok_b, ok_c, status, cost_b, cost_c, lat_b, lat_c, v0..vF-1, n."""
+    examples: pd.DataFrame
+    """ok_b, ok_c, moved, ids: the first request ids (id order) of each verdict pair and path move."""
+    flips: pd.DataFrame
+    """`FLIP_GROUP_COLUMNS`: requests whose path moved, by paths, rules (``default``: none), policy flags
+    and verdicts, with n, cost_delta (sum of candidate − base est_cost_usd) and their first ids."""
+    paired: int
+    """Requests both versions decided."""
+
+
+def distinct_paths(store: Store, refs: Sequence[str]) -> pd.DataFrame:
+    """The distinct raw path tuples the versions decided (`PATH_COLUMNS`)."""
+    cols = ", ".join(PATH_COLUMNS)
+    marks = ", ".join("?" for _ in refs)
+    return store.df(f"SELECT DISTINCT {cols} FROM decisions WHERE router IN ({marks})", list(refs))
+
+
+def distinct_label_texts(store: Store) -> pd.DataFrame:
+    """Each distinct acceptable text of the non-abstaining labels, with its first request id."""
+    return store.df(
+        "SELECT acceptable, min(request_id) AS request_id FROM labels WHERE NOT abstain "
+        "GROUP BY acceptable ORDER BY request_id"
+    )
+
+
+def label_counts(store: Store, overridden: pd.DataFrame) -> dict[str, int]:
+    """Labels that abstain and that do not (keys ``abstain``, ``import``), leaving out `overridden` ids."""
+    cur = store.cursor()
+    cur.register("_pc_over", overridden[["request_id"]])
+    try:
+        rows = cur.execute(
+            "SELECT abstain, count(*) FROM labels WHERE request_id NOT IN (SELECT request_id FROM _pc_over) "
+            "GROUP BY abstain"
+        ).fetchall()
+    finally:
+        cur.unregister("_pc_over")
+    out = {"abstain": 0, "import": 0}
+    for abstain, k in rows:
+        out["abstain" if abstain else "import"] += int(k)
+    return out
+
+
+def check_decisions(store: Store, ref: str) -> DecisionCheck:
+    """How many decisions `ref` has and how many lack a finite cost or latency estimate."""
+    row = store.execute(
+        "SELECT count(*), "
+        "count(*) FILTER (WHERE est_cost_usd IS NULL OR NOT isfinite(est_cost_usd)), "
+        "count(*) FILTER (WHERE est_latency_ms IS NULL OR NOT isfinite(est_latency_ms)), "
+        "min(request_id) FILTER (WHERE est_cost_usd IS NULL OR NOT isfinite(est_cost_usd) "
+        "OR est_latency_ms IS NULL OR NOT isfinite(est_latency_ms)) "
+        "FROM decisions WHERE router = ?",
+        [ref],
+    ).fetchone()
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    return DecisionCheck(int(row[0]), int(row[1]), int(row[2]), row[3])
+
+
+def _slice_source(by: Sequence[str]) -> tuple[str, list[str], list[Any]]:
+    """A subquery with request_id and one text column v0..vF-1 per `by` field, and its parameters."""
+    fields = list(dict.fromkeys(by))
+    query, names = request_select(["ts" if f == "week" else f for f in fields])
+    cols = []
+    for k, f in enumerate(fields):
+        if f == "week":
+            cols.append(
+                "CASE WHEN ts IS NULL THEN NULL ELSE CAST(isoyear(ts) AS VARCHAR) || '-W' || "
+                f"lpad(CAST(week(ts) AS VARCHAR), 2, '0') END AS v{k}"
+            )
+        else:
+            cols.append(f'CAST("{f}" AS VARCHAR) AS v{k}')
+    # request_select orders by request_id: a sort the join does not need
+    inner = query.sql.removesuffix(" ORDER BY request_id")
+    source = f"(SELECT request_id, {', '.join(cols)} FROM ({inner}))"
+    del names
+    return source, [f"v{k}" for k in range(len(fields))], list(query.params)
+
+
+def aggregate(
+    store: Store,
+    base: str,
+    cand: str,
+    inputs: Sequence[pd.DataFrame],
+    by: Sequence[str] = (),
+    examples: int = 5,
+) -> PairedAggregates:
+    """Pair `base`'s and `cand`'s decisions, join gold and verdicts, and count (module docstring).
+
+    Grouping sets, by ``gid`` order: 0 cells (tb, tc, ok_b, ok_c, status), 1 cost pairs, 2 latency pairs,
+    then per `by` field k: verdict pairs (vk, ok_b, ok_c) and cost pairs (vk, cost_b, cost_c).
+    """
+    on = " AND ".join(f"d.{c} IS NOT DISTINCT FROM t.{c}" for c in PATH_COLUMNS)
+    side = (
+        "SELECT d.request_id, t.code, t.path, d.est_cost_usd AS cost, d.est_latency_ms AS lat, "
+        "coalesce(d.rule_id, 'default') AS rule, coalesce(d.policy_flags, []) AS flags "
+        f"FROM decisions d JOIN _pc_tuples t ON {on} WHERE d.router = ?"
+    )
+    params: list[Any] = [base, cand]
+    slice_join, values = "", []
+    if by:
+        source, values, slice_params = _slice_source(by)
+        slice_join = f"LEFT JOIN {source} s USING (request_id)"
+        params += slice_params
+    gold = (
+        "SELECT request_id, status, shape FROM _pc_gold UNION ALL "
+        "SELECT l.request_id, CASE WHEN l.abstain THEN 'abstain' ELSE 'import' END, "
+        "CASE WHEN l.abstain THEN -1 ELSE coalesce(sh.shape, -1) END "
+        "FROM labels l LEFT JOIN _pc_shapes sh ON l.acceptable = sh.acceptable "
+        "WHERE l.request_id NOT IN (SELECT request_id FROM _pc_gold)"
+    )
+    value_cols = "".join(f", s.{v}" for v in values)
+    paired = (
+        f"WITH b AS ({side}), c AS ({side}), g AS ({gold}), "
+        "p AS (SELECT b.request_id, b.code AS tb, c.code AS tc, b.path <> c.path AS moved, "
+        "coalesce(g.status, 'unlabelled') AS status, coalesce(g.shape, -1) AS shape, "
+        "b.cost AS cost_b, c.cost AS cost_c, b.lat AS lat_b, c.lat AS lat_c, "
+        "b.rule AS rule_b, c.rule AS rule_c, b.flags AS flags_b, c.flags AS flags_c"
+        f"{value_cols} FROM b JOIN c USING (request_id) LEFT JOIN g USING (request_id) {slice_join}), "
+        "pv AS (SELECT p.*, coalesce(vb.ok, -1) AS ok_b, coalesce(vc.ok, -1) AS ok_c FROM p "
+        "LEFT JOIN _pc_verdicts vb ON vb.shape = p.shape AND vb.code = p.tb "
+        "LEFT JOIN _pc_verdicts vc ON vc.shape = p.shape AND vc.code = p.tc) "
+    )
+    sets = ["(tb, tc, ok_b, ok_c, status)", "(cost_b, cost_c)", "(lat_b, lat_c)"]
+    for v in values:
+        sets += [f"({v}, ok_b, ok_c)", f"({v}, cost_b, cost_c)"]
+    sets.append("(moved, tb, tc, rule_b, rule_c, flags_b, flags_c, ok_b, ok_c)")  # attribution patterns
+    sets.append("(ok_b, ok_c, moved)")  # the bucket examples
+    keys = ["tb", "tc", "ok_b", "ok_c", "status", "cost_b", "cost_c", "lat_b", "lat_c", *values, "moved"]
+    keys += ["rule_b", "rule_c", "flags_b", "flags_c"]
+    # GROUPING(...) numbers the sets by which keys they leave out; `gid` is the set's position in `sets`
+    masks = [_mask(keys, s) for s in sets]
+    gid = "CASE GROUPING(" + ", ".join(keys) + ") "
+    gid += " ".join(f"WHEN {m} THEN {k}" for k, m in enumerate(masks)) + " END"
+    grouping = f"GROUPING({', '.join(keys)})"
+    counted = (
+        f"{paired}SELECT {gid} AS gid, {', '.join(keys)}, count(*) AS n, "
+        f"CASE WHEN {grouping} = {masks[-2]} THEN sum(cost_c - cost_b) END AS cost_delta, "
+        f"CASE WHEN {grouping} IN ({masks[-1]}, {masks[-2]}) "
+        f"THEN min(request_id, {max(int(examples), 1)}) END AS ids "
+        f"FROM pv GROUP BY GROUPING SETS ({', '.join(sets)})"
+    )
+    cur = store.cursor()
+    for name, frame in zip(INPUT_TABLES, inputs, strict=True):
+        cur.register(name, frame)
+    try:
+        groups = cur.execute(counted, params).df()
+    finally:
+        for name in INPUT_TABLES:
+            cur.unregister(name)
+    if examples <= 0:
+        groups["ids"] = [[] for _ in range(len(groups))]
+    last, pattern = groups["gid"] == len(sets) - 1, groups["gid"] == len(sets) - 2
+    labelled = (groups["ok_b"] >= 0) & (groups["ok_c"] >= 0)
+    firsts = groups.loc[last & labelled, ["ok_b", "ok_c", "moved", "ids"]]
+    flips = groups.loc[pattern & groups["moved"].fillna(False).astype(bool), list(FLIP_GROUP_COLUMNS)]
+    n = int(groups.loc[groups["gid"] == 0, "n"].sum())
+    counts = groups.loc[~(last | pattern)].drop(columns=["ids", "moved", "cost_delta", *keys[-4:]])
+    return PairedAggregates(
+        groups=counts.reset_index(drop=True),
+        examples=firsts.reset_index(drop=True),
+        flips=flips.reset_index(drop=True),
+        paired=n,
+    )
+
+
+def _mask(keys: Sequence[str], grouping_set: str) -> int:
+    """DuckDB's GROUPING(keys) value of a set: bit i (from the left) is 1 when keys[i] is left out."""
+    used = {k.strip() for k in grouping_set.strip("()").split(",")}
+    out = 0
+    for k in keys:
+        out = (out << 1) | (0 if k in used else 1)
+    return out
