@@ -249,17 +249,9 @@ def report_bundle(
     from routelab.datasets.errors import DatasetError
 
     scanned = compliance_requests(store)  # the PII of every request: once for compare, drift, compliance
-    loaded = {ref: queries.decisions(store, ref) for ref in (base, candidate)}  # once for compare, compliance
+    loaded = {ref: queries.decisions(store, ref) for ref in (base, candidate)}  # for the compliance section
     compare = compare_stored_versions(
-        store,
-        base,
-        candidate,
-        by=["workflow"],
-        conditions=conditions,
-        seed=seed,
-        save=False,
-        compliance_requests=scanned,
-        decisions=loaded,
+        store, base, candidate, by=["workflow"], conditions=conditions, seed=seed, save=False
     )
     accuracy = {
         side: evaluate_stored_version(store, ref, by=["workflow"], save=False).model_dump(mode="json")

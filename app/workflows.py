@@ -6,7 +6,7 @@ and hands DataFrames to a pure evaluator lives here, once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -60,20 +60,18 @@ def compare_stored_versions(
     conditions: Sequence[Any] = (),
     seed: int = 0,
     save: bool = True,
-    compliance_requests: Any = None,
-    decisions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Compare two replayed versions on the same requests, attribute the flips, and apply a release gate.
 
-    `compliance_requests` (`compliance_flow.compliance_requests`, which reads every request's PII) and
-    `decisions` (both versions' `queries.decisions`, by ref) may be passed by a caller that already has them,
-    so they are read once. Returns the JSON document
+    Everything is counted inside DuckDB (`app.paired_store`, `compliance_flow.compare_compliance_counted`):
+    neither version's decisions are loaded, so the memory does not grow with the traffic. Returns the JSON
+    document
     `routelab compare --json` prints: keys `baseline`, `candidate`, `n`, `accuracy`,
     `cost`, `latency`, `flips`, `slices`, `attribution`, `compliance` (both versions' privacy and residency
     breach totals and the paired change, `app.compliance_flow`; gate paths such as
     `compliance.candidate.privacy.count`) and `gate`.
     """
-    from routelab.app.compliance_flow import compare_compliance_stored
+    from routelab.app.compliance_flow import compare_compliance_counted
     from routelab.app.paired_store import paired_counts_stored
     from routelab.datasets import results, routers
     from routelab.evaluators.attribution import attribute_patterns
@@ -98,13 +96,7 @@ def compare_stored_versions(
     )
     document: dict[str, Any] = comparison.model_dump(mode="json")
     document["attribution"] = attribution.model_dump(mode="json")
-    document["compliance"] = compare_compliance_stored(
-        store,
-        base,
-        candidate,
-        requests=compliance_requests,
-        decisions=decisions,
-    )
+    document["compliance"] = compare_compliance_counted(store, base, candidate)
     gate = evaluate_gate(document, list(conditions))
     document["gate"] = gate.model_dump(mode="json")
     if save:

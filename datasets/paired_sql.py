@@ -235,3 +235,42 @@ def _mask(keys: Sequence[str], grouping_set: str) -> int:
     for k in keys:
         out = (out << 1) | (0 if k in used else 1)
     return out
+
+
+#: Columns of `compliance_groups` that describe the request (the rest: per side ``_b`` / ``_c``).
+COMPLIANCE_REQUEST_COLUMNS = ("data_class", "region", "attrs.pii_types", "pii_types")
+#: Decision columns compliance reads, per side.
+COMPLIANCE_DECISION_COLUMNS = ("model", "action", "escalation", "fallbacks")
+
+
+def compliance_groups(
+    store: Store, base: str, cand: str, pii: tuple[str, list[Any]], examples: int = 5
+) -> pd.DataFrame:
+    """The requests either version decided, grouped by everything compliance reads, with counts.
+
+    One row per distinct (`COMPLIANCE_REQUEST_COLUMNS`, and per side ``has`` + `COMPLIANCE_DECISION_COLUMNS`
+    suffixed ``_b`` / ``_c``): ``n`` and ``ids`` (the group's first request ids). `pii` is the query (and its
+    parameters) of every request's ``pii_types`` (`pii_cache.pii_types(...).query`).
+    """
+    decided = ", ".join(COMPLIANCE_DECISION_COLUMNS)
+    side_cols = [f"{s}.{c} AS {c}_{s}" for s in ("b", "c") for c in COMPLIANCE_DECISION_COLUMNS]
+    keys = [
+        "r.data_class",
+        "r.region",
+        'r."attrs.pii_types"',
+        "p.pii_types",
+        "b.request_id IS NOT NULL AS has_b",
+        "c.request_id IS NOT NULL AS has_c",
+        *side_cols,
+    ]
+    sql = (
+        "WITH r AS (SELECT request_id, data_class, region, "
+        "map_extract(attrs, 'pii_types')[1] AS \"attrs.pii_types\" FROM requests), "
+        f"p AS ({pii[0]}), "
+        f"b AS (SELECT request_id, {decided} FROM decisions WHERE router = ?), "
+        f"c AS (SELECT request_id, {decided} FROM decisions WHERE router = ?) "
+        f"SELECT {', '.join(keys)}, count(*) AS n, min(r.request_id, {max(int(examples), 1)}) AS ids "
+        "FROM r LEFT JOIN p USING (request_id) LEFT JOIN b USING (request_id) LEFT JOIN c USING (request_id) "
+        "WHERE b.request_id IS NOT NULL OR c.request_id IS NOT NULL GROUP BY ALL"
+    )
+    return store.df(sql, [*pii[1], base, cand])

@@ -231,6 +231,105 @@ def compliance(
 # --- two versions -------------------------------------------------------------------------------------------
 
 
+def _weighted_counts(
+    frame: pd.DataFrame, weights: Any, ids: Any, examples: int, confidence: float
+) -> dict[str, Any]:
+    """`_counts` where row i stands for ``weights[i]`` requests whose first ids are ``ids[i]``."""
+    import numpy as np
+
+    w = np.asarray(weights, dtype=np.int64)
+    sensitive = frame["sensitive"].to_numpy(dtype=bool)
+    regional = frame["regional"].to_numpy(dtype=bool)
+    at_risk = {
+        "privacy": int(w[sensitive].sum()),
+        "residency": int(w[regional].sum()),
+        "any": int(w[sensitive | regional].sum()),
+    }
+    n = int(w.sum())
+    breaches = {}
+    for kind in KINDS:
+        hits = frame[kind].to_numpy(dtype=bool)
+        count = int(w[hits].sum())
+        picked = sorted(str(r) for i in np.flatnonzero(hits) for r in ids[i])[:examples]
+        breaches[kind] = BreachCount(
+            count=count,
+            rate=wilson(count, n, confidence),
+            rate_at_risk=wilson(count, at_risk[kind], confidence),
+            examples=tuple(picked),
+        )
+    return {
+        "n": n,
+        "n_sensitive": at_risk["privacy"],
+        "n_regional": at_risk["residency"],
+        "n_blocked": int(w[frame["blocked"].to_numpy(dtype=bool)].sum()),
+        **breaches,
+    }
+
+
+def compare_compliance_counts(
+    base: BreachFlags,
+    candidate: BreachFlags,
+    groups: pd.DataFrame,
+    *,
+    examples: int = 5,
+    confidence: float = 0.95,
+) -> ComplianceComparison:
+    """`compare_compliance` where each flagged row stands for a group of requests (counted elsewhere).
+
+    The flags' ``request_id`` is a group key; `groups` has one row per key: ``key``, ``n`` (requests),
+    ``has_b`` / ``has_c`` (whether the base / candidate decided them) and ``ids`` (the group's first
+    request ids). Requests are grouped by everything the flags read, so every request of a group gets the
+    group's flags: the result equals `compare_compliance` of the ungrouped flags.
+
+    Raises:
+        EvaluatorError: the two were flagged under different rules, a key without a group, or a bad count.
+    """
+    import numpy as np
+
+    examples = check_count(examples, "examples")
+    confidence = check_confidence(confidence)
+    if base.rules != candidate.rules:
+        raise EvaluatorError("base and candidate flags were computed under different rules; use the same")
+    info = groups.set_index("key")
+    totals = {}
+    for side, flags in (("base", base), ("cand", candidate)):
+        keys = flags.frame["request_id"].to_numpy()
+        missing = set(keys.tolist()) - set(info.index.tolist())
+        if missing:
+            raise EvaluatorError(f"{side} flags: group key(s) {sorted(missing)[:5]} have no row in groups")
+        rows = info.loc[keys]
+        totals[side] = ComplianceCounts(
+            **_weighted_counts(flags.frame, rows["n"].to_numpy(), rows["ids"].tolist(), examples, confidence)
+        )
+    paired = base.frame.merge(candidate.frame, on="request_id", suffixes=("_base", "_cand"))
+    rows = info.loc[paired["request_id"].to_numpy()]
+    weights, ids = rows["n"].to_numpy(dtype=np.int64), rows["ids"].tolist()
+    delta = {}
+    for kind in KINDS:
+        was = paired[f"{kind}_base"].to_numpy(dtype=bool)
+        now = paired[f"{kind}_cand"].to_numpy(dtype=bool)
+        introduced = now & ~was
+        picked = sorted(str(r) for i in np.flatnonzero(introduced) for r in ids[i])[:examples]
+        delta[kind] = ComplianceDelta(
+            count=getattr(totals["cand"], kind).count - getattr(totals["base"], kind).count,
+            rate=paired_accuracy_delta(
+                np.repeat(was, weights), np.repeat(now, weights), confidence=confidence
+            ),
+            introduced=int(weights[introduced].sum()),
+            resolved=int(weights[was & ~now].sum()),
+            examples=tuple(picked),
+        )
+    return ComplianceComparison(
+        baseline_version=base.version,
+        candidate_version=candidate.version,
+        n_paired=int(weights.sum()),
+        baseline=totals["base"],
+        candidate=totals["cand"],
+        delta=delta,
+        rules=base.rules,
+    )
+
+
 def compare_compliance(
     base: BreachFlags, candidate: BreachFlags, *, examples: int = 5, confidence: float = 0.95
 ) -> ComplianceComparison:

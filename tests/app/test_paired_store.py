@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from routelab.app.compliance_flow import compare_compliance_counted, compare_compliance_stored
 from routelab.app.paired_store import paired_counts_stored
 from routelab.app.workflows import compare_stored_versions
 from routelab.datasets import queries, routers
@@ -142,3 +143,14 @@ def test_a_decision_without_a_cost_estimate_is_refused(db: Path, tmp_path: Path)
             FrameError, match=rf"est_cost_usd is missing or not finite for 1 request\(s\), e.g. {rid}"
         ):
             paired_counts_stored(store, BASE, CAND)
+
+
+@pytest.mark.parametrize("pair", [(BASE, CAND), (CAND, "acme-gateway@3")], ids=["v1-v2", "v2-v3"])
+def test_compliance_counted_in_duckdb_equals_the_flagged_frames(db: Path, pair: tuple[str, str]) -> None:
+    with open_store(db, read_only=True) as store:
+        counted = compare_compliance_counted(store, *pair)
+        flagged = compare_compliance_stored(store, *pair)
+    assert counted == flagged
+    if pair == (BASE, CAND):  # the demo's story: v2 sends confidential context to an external model
+        assert counted["delta"]["privacy"]["introduced"] > 0
+        assert counted["delta"]["privacy"]["examples"]
