@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,7 +78,17 @@ def get(store: Store, ref: str) -> Router:
             f"no router version {ref} in {store.path}; registered: {', '.join(sorted(known)) or 'none'} "
             "(register one with `routelab router add FILE`)"
         )
-    return load_router(row[0], source=ref)
+    return _load(row[0], ref)
+
+
+@functools.lru_cache(maxsize=32)
+def _load(yaml_text: str, ref: str) -> Router:
+    """`load_router` of a registered version's text, parsed once per process (a Router is immutable).
+
+    One `compare` reads each version several times (pairing, attribution, compliance); PyYAML's pure-Python
+    parser takes a few hundred milliseconds per read.
+    """
+    return load_router(yaml_text, source=ref)
 
 
 def list_versions(store: Store) -> list[dict[str, object]]:
