@@ -20,6 +20,7 @@ NULL for the caller to name).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -151,8 +152,9 @@ def aggregate(
 ) -> PairedAggregates:
     """Pair `base`'s and `cand`'s decisions, join gold and verdicts, and count (module docstring).
 
-    Grouping sets, by ``gid`` order: 0 cells (tb, tc, ok_b, ok_c, status), 1 cost pairs, 2 latency pairs,
-    then per `by` field k: verdict pairs (vk, ok_b, ok_c) and cost pairs (vk, cost_b, cost_c).
+    The paired requests go into a temporary table (dropped before returning); `groups` holds the counts, by
+    ``gid``: 0 cells (tb, tc, ok_b, ok_c, status), 1 cost pairs, 2 latency pairs, then per `by` field k:
+    verdict pairs (vk, ok_b, ok_c) and cost pairs (vk, cost_b, cost_c).
     """
     on = " AND ".join(f"d.{c} IS NOT DISTINCT FROM t.{c}" for c in PATH_COLUMNS)
     side = (
@@ -185,56 +187,46 @@ def aggregate(
         "LEFT JOIN _pc_verdicts vb ON vb.shape = p.shape AND vb.code = p.tb "
         "LEFT JOIN _pc_verdicts vc ON vc.shape = p.shape AND vc.code = p.tc) "
     )
-    sets = ["(tb, tc, ok_b, ok_c, status)", "(cost_b, cost_c)", "(lat_b, lat_c)"]
+    k = max(int(examples), 1)
+    # the keys of each count (its position is its gid): a GROUP BY over a few columns of the paired table
+    counts = [["tb", "tc", "ok_b", "ok_c", "status"], ["cost_b", "cost_c"], ["lat_b", "lat_c"]]
     for v in values:
-        sets += [f"({v}, ok_b, ok_c)", f"({v}, cost_b, cost_c)"]
-    sets.append("(moved, tb, tc, rule_b, rule_c, flags_b, flags_c, ok_b, ok_c)")  # attribution patterns
-    sets.append("(ok_b, ok_c, moved)")  # the bucket examples
-    keys = ["tb", "tc", "ok_b", "ok_c", "status", "cost_b", "cost_c", "lat_b", "lat_c", *values, "moved"]
-    keys += ["rule_b", "rule_c", "flags_b", "flags_c"]
-    # GROUPING(...) numbers the sets by which keys they leave out; `gid` is the set's position in `sets`
-    masks = [_mask(keys, s) for s in sets]
-    gid = "CASE GROUPING(" + ", ".join(keys) + ") "
-    gid += " ".join(f"WHEN {m} THEN {k}" for k, m in enumerate(masks)) + " END"
-    grouping = f"GROUPING({', '.join(keys)})"
-    counted = (
-        f"{paired}SELECT {gid} AS gid, {', '.join(keys)}, count(*) AS n, "
-        f"CASE WHEN {grouping} = {masks[-2]} THEN sum(cost_c - cost_b) END AS cost_delta, "
-        f"CASE WHEN {grouping} IN ({masks[-1]}, {masks[-2]}) "
-        f"THEN min(request_id, {max(int(examples), 1)}) END AS ids "
-        f"FROM pv GROUP BY GROUPING SETS ({', '.join(sets)})"
-    )
+        counts += [[v, "ok_b", "ok_c"], [v, "cost_b", "cost_c"]]
+    table = f"_pc_paired_{uuid.uuid4().hex}"
     cur = store.cursor()
     for name, frame in zip(INPUT_TABLES, inputs, strict=True):
         cur.register(name, frame)
     try:
-        groups = cur.execute(counted, params).df()
+        # the joins once, into a temporary columnar table; every count then reads only its own columns
+        cur.execute(f"CREATE TEMP TABLE {table} AS {paired}SELECT * FROM pv", params)
+        frames = []
+        for gid, keys in enumerate(counts):
+            cols = ", ".join(keys)
+            frame = cur.execute(f"SELECT {cols}, count(*) AS n FROM {table} GROUP BY {cols}").df()
+            frames.append(frame.assign(gid=gid))
+        patterns = ", ".join(["tb", "tc", "rule_b", "rule_c", "flags_b", "flags_c", "ok_b", "ok_c"])
+        flips = cur.execute(
+            f"SELECT {patterns}, count(*) AS n, sum(cost_c - cost_b) AS cost_delta, "
+            f"min(request_id, {k}) AS ids FROM {table} WHERE moved GROUP BY {patterns}"
+        ).df()
+        firsts = cur.execute(
+            f"SELECT ok_b, ok_c, moved, min(request_id, {k}) AS ids FROM {table} "
+            "WHERE ok_b >= 0 AND ok_c >= 0 GROUP BY ok_b, ok_c, moved"
+        ).df()
     finally:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
         for name in INPUT_TABLES:
             cur.unregister(name)
     if examples <= 0:
-        groups["ids"] = [[] for _ in range(len(groups))]
-    last, pattern = groups["gid"] == len(sets) - 1, groups["gid"] == len(sets) - 2
-    labelled = (groups["ok_b"] >= 0) & (groups["ok_c"] >= 0)
-    firsts = groups.loc[last & labelled, ["ok_b", "ok_c", "moved", "ids"]]
-    flips = groups.loc[pattern & groups["moved"].fillna(False).astype(bool), list(FLIP_GROUP_COLUMNS)]
-    n = int(groups.loc[groups["gid"] == 0, "n"].sum())
-    counts = groups.loc[~(last | pattern)].drop(columns=["ids", "moved", "cost_delta", *keys[-4:]])
+        flips["ids"] = [[] for _ in range(len(flips))]
+        firsts["ids"] = [[] for _ in range(len(firsts))]
+    groups = pd.concat(frames, ignore_index=True)
     return PairedAggregates(
-        groups=counts.reset_index(drop=True),
-        examples=firsts.reset_index(drop=True),
-        flips=flips.reset_index(drop=True),
-        paired=n,
+        groups=groups,
+        examples=firsts,
+        flips=flips[list(FLIP_GROUP_COLUMNS)],
+        paired=int(frames[0]["n"].sum()),
     )
-
-
-def _mask(keys: Sequence[str], grouping_set: str) -> int:
-    """DuckDB's GROUPING(keys) value of a set: bit i (from the left) is 1 when keys[i] is left out."""
-    used = {k.strip() for k in grouping_set.strip("()").split(",")}
-    out = 0
-    for k in keys:
-        out = (out << 1) | (0 if k in used else 1)
-    return out
 
 
 #: Columns of `compliance_groups` that describe the request (the rest: per side ``_b`` / ``_c``).
