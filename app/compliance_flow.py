@@ -190,27 +190,28 @@ def compliance_timeline_stored(
     return [p.model_dump(mode="json") for p in result.periods]
 
 
-def compare_compliance_counted(store: Any, base: str, candidate: str, *, examples: int = 5) -> dict[str, Any]:
+def compare_compliance_counted(
+    store: Any, base: str, candidate: str, *, examples: int = 5, pairing: Any = None
+) -> dict[str, Any]:
     """`compare_compliance_stored` counted inside DuckDB: the same document, without loading any version.
 
-    Requests are grouped by everything the flags read (`datasets.paired_sql.compliance_groups`: data class,
-    region, PII, and each version's model, action, escalation and fallbacks); each group is flagged once as
-    if it were one request and counted with its size (`evaluators.compliance.compare_compliance_counts`).
+    Requests are grouped by everything the flags read (`datasets.paired_sql.PairedTable.compliance_groups`:
+    data class, region, PII, and each version's model, action, escalation and fallbacks); each group is
+    flagged once as if it were one request and counted with its size
+    (`evaluators.compliance.compare_compliance_counts`). `pairing` is an open `paired_store.Pairing` (with
+    compliance) to count over; without one, both versions are joined here.
     """
+    if pairing is None:
+        from routelab.app.paired_store import open_pairing
+
+        with open_pairing(store, base, candidate, compliance=True) as opened:
+            return compare_compliance_counted(store, base, candidate, examples=examples, pairing=opened)
     import pandas as pd
 
-    from routelab.datasets import paired_sql, pii_cache
+    from routelab.datasets import paired_sql
     from routelab.evaluators.compliance import DEFAULT_RULES, compare_compliance_counts, flag_breaches
-    from routelab.router_core.pii import PiiType
 
-    for ref in (base, candidate):
-        version_models(store, ref)  # an unknown version fails here, naming the registered ones
-    cached = pii_cache.pii_types(store, tuple(PiiType))
-    groups = paired_sql.compliance_groups(
-        store, base, candidate, (cached.query.sql, list(cached.query.params)), examples
-    )
-    if not len(groups):
-        version_decisions(store, base)  # no decisions at all: raises, naming the replayed versions
+    groups = pairing.compliance_groups(examples)
     keys = [f"g{i:09d}" for i in range(len(groups))]
     requests = pd.DataFrame(
         {"request_id": keys, **{c: groups[c] for c in paired_sql.COMPLIANCE_REQUEST_COLUMNS}}
@@ -228,8 +229,6 @@ def compare_compliance_counted(store: Any, base: str, candidate: str, *, example
                 },
             }
         )
-        if decisions.empty:
-            version_decisions(store, ref)  # raises, naming the replayed versions
         flags.append(flag_breaches(decisions, requests, version_models(store, ref), rules=DEFAULT_RULES))
     info = groups[["n", "has_b", "has_c", "ids"]].assign(key=keys)
     return compare_compliance_counts(flags[0], flags[1], info, examples=examples).model_dump(mode="json")

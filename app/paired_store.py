@@ -5,11 +5,15 @@ normalised form and code, each distinct label text's acceptable paths, the annot
 annotated requests, and the verdict of every (acceptable set, path) pair. DuckDB pairs the millions of
 decisions, joins the gold and counts. The result equals `counts_from_frame` of the same decisions (a test
 checks it on the demo), so `compare_counts` gives what `compare_versions` would, at a fraction of the memory.
+
+One temporary table serves a whole `compare` (`open_pairing`): the comparison's counts and the compliance
+groups (`compliance_flow.compare_compliance_counted`) are GROUP BYs over it, so the joins run once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,39 +96,33 @@ def _tuples(store: Any, refs: Sequence[str]) -> tuple[Any, Any]:
     return registered, table
 
 
-def paired_counts_stored(
-    store: Any, base: str, candidate: str, by: Sequence[str] = (), examples: int = 5
-) -> StoredPairing:
-    """`PairedCounts` of two replayed versions over the store's gold, counted in DuckDB (module docstring).
+@dataclass(frozen=True)
+class _Inputs:
+    """What Python computes for the pairing query, and what it needs again to read the counts."""
+
+    tables: list[Any]
+    """The registered inputs, in `paired_sql.INPUT_TABLES` order."""
+    tuples: Any
+    """`PairedCounts.tuples`: the normalised decided paths by code."""
+    gold_rows: list[tuple[str, str, int]]
+    """Annotation-resolved gold: (request_id, status, shape)."""
+    decided: tuple[int, int]
+    """Decisions of the base and of the candidate."""
+
+
+def _inputs(store: Any, base: str, candidate: str) -> _Inputs:
+    """Check both versions, code their paths, resolve the gold shapes and judge every (shape, path) pair.
 
     Raises:
-        NotFoundError: a version without decisions.
-        FrameError: a decision without a finite cost or latency estimate.
-        EvaluatorError: a bad label or annotation (as `resolve_gold` raises).
+        NotFoundError, FrameError, EvaluatorError: as `paired_counts_stored`.
     """
     import pandas as pd
 
     from routelab.datasets import paired_sql, queries
-    from routelab.evaluators.attribution_types import FLIP_COMPONENTS
-    from routelab.evaluators.gold import (
-        GOLD_RULE,
-        LABELLED_SOURCES,
-        GoldSource,
-        gold_from_annotations,
-        label_paths,
-    )
+    from routelab.evaluators.gold import LABELLED_SOURCES, gold_from_annotations, label_paths
     from routelab.evaluators.judging import verdict_matrix
-    from routelab.evaluators.paired_counts import (
-        BUCKETS,
-        PairedCounts,
-        SliceCounts,
-        bucket_of,
-        regroup,
-        slice_text,
-    )
 
-    n_base = _check(store, base, "base_decisions")
-    n_cand = _check(store, candidate, "cand_decisions")
+    decided = (_check(store, base, "base_decisions"), _check(store, candidate, "cand_decisions"))
     registered, tuples = _tuples(store, [base, candidate])
     shape_codes: dict[tuple[object, ...], int] = {}
     shapes: list[tuple[Any, ...]] = []
@@ -137,114 +135,190 @@ def paired_counts_stored(
         return shape_codes[key]
 
     texts = paired_sql.distinct_label_texts(store)
+    pairs = zip(texts["acceptable"], texts["request_id"], strict=True)
     text_shapes = pd.DataFrame(
         {
             "acceptable": texts["acceptable"].astype(object),
-            "shape": pd.Series(
-                [
-                    shape_of(label_paths(t, str(r)))
-                    for t, r in zip(texts["acceptable"], texts["request_id"], strict=True)
-                ],
-                dtype="int64",
-            ),
+            "shape": pd.Series([shape_of(label_paths(t, str(r))) for t, r in pairs], dtype="int64"),
         }
     )
-    annotated = gold_from_annotations(queries.annotations(store))
     labelled = {s.value for s in LABELLED_SOURCES}
     gold_rows = [
         (rid, g.source.value, shape_of(g.acceptable) if g.source.value in labelled else -1)
-        for rid, g in sorted(annotated.items())
+        for rid, g in sorted(gold_from_annotations(queries.annotations(store)).items())
     ]
     gold = pd.DataFrame.from_records(gold_rows, columns=["request_id", "status", "shape"]).astype(
         {"request_id": object, "status": object, "shape": "int64"}
     )
-    matrix = verdict_matrix(
-        shapes, list(tuples[list(paired_sql.PATH_COLUMNS)].itertuples(index=False, name=None))
-    )
+    paths = list(tuples[list(paired_sql.PATH_COLUMNS)].itertuples(index=False, name=None))
     verdicts = pd.DataFrame.from_records(
-        [(s, t, int(ok)) for s, row in enumerate(matrix) for t, ok in enumerate(row)],
+        [(s, t, int(ok)) for s, row in enumerate(verdict_matrix(shapes, paths)) for t, ok in enumerate(row)],
         columns=["shape", "code", "ok"],
     ).astype("int64")
-    fields = list(dict.fromkeys(by))
-    agg = paired_sql.aggregate(
-        store, base, candidate, [registered, text_shapes, gold, verdicts], fields, examples
+    return _Inputs([registered, text_shapes, gold, verdicts], tuples, gold_rows, decided)
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Two stored versions joined once (`open_pairing`), ready to be counted."""
+
+    store: Any
+    base: str
+    candidate: str
+    fields: tuple[str, ...]
+    inputs: _Inputs
+    table: Any
+    """`datasets.paired_sql.PairedTable`."""
+
+    def counts(self, examples: int = 5) -> StoredPairing:
+        """The comparison's counts, gold counts and attribution patterns."""
+        from routelab.datasets import paired_sql
+        from routelab.evaluators.gold import GOLD_RULE, GoldSource
+
+        agg = self.table.aggregate(examples)
+        n_base, n_cand = self.inputs.decided
+        warnings = tuple(
+            f"{k} request(s) decided by {ref} only are left out"
+            for k, ref in ((n_base - agg.paired, self.base), (n_cand - agg.paired, self.candidate))
+            if k
+        )
+        gold_counts = dict.fromkeys((s.value for s in GoldSource), 0)
+        gold_counts.update(paired_sql.label_counts(self.store, self.inputs.tables[2]))
+        for _rid, status, _shape in self.inputs.gold_rows:
+            gold_counts[status] += 1
+        return StoredPairing(
+            counts=_paired_counts(agg, self, examples),
+            gold_rule=GOLD_RULE,
+            gold_counts=gold_counts,
+            flips=_patterns(agg.flips, self.inputs.tuples),
+            warnings=warnings,
+        )
+
+    def compliance_groups(self, examples: int = 5) -> Any:
+        """`paired_sql.PairedTable.compliance_groups` (the table was opened with compliance)."""
+        return self.table.compliance_groups(examples)
+
+
+@contextmanager
+def open_pairing(
+    store: Any, base: str, candidate: str, by: Sequence[str] = (), compliance: bool = False
+) -> Iterator[Pairing]:
+    """Join two replayed versions once inside DuckDB; count them (and their compliance) in the block.
+
+    With `compliance`, the store's PII cache is filled first (`datasets.pii_cache`) and joined in.
+
+    Raises:
+        NotFoundError: a version without decisions.
+        FrameError: a decision without a finite cost or latency estimate.
+        EvaluatorError: a bad label or annotation (as `resolve_gold` raises).
+    """
+    from routelab.datasets import paired_sql, pii_cache
+    from routelab.router_core.pii import PiiType
+
+    inputs = _inputs(store, base, candidate)
+    pii = None
+    if compliance:
+        cached = pii_cache.pii_types(store, tuple(PiiType))
+        pii = (cached.query.sql, list(cached.query.params))
+    fields = tuple(dict.fromkeys(by))
+    with paired_sql.paired_table(store, base, candidate, inputs.tables, fields, pii) as table:
+        yield Pairing(store, base, candidate, fields, inputs, table)
+
+
+def paired_counts_stored(
+    store: Any, base: str, candidate: str, by: Sequence[str] = (), examples: int = 5
+) -> StoredPairing:
+    """`PairedCounts` of two replayed versions over the store's gold, counted in DuckDB (module docstring).
+
+    Raises:
+        NotFoundError: a version without decisions.
+        FrameError: a decision without a finite cost or latency estimate.
+        EvaluatorError: a bad label or annotation (as `resolve_gold` raises).
+    """
+    with open_pairing(store, base, candidate, by) as pairing:
+        return pairing.counts(examples)
+
+
+def _paired_counts(agg: Any, pairing: Pairing, examples: int) -> Any:
+    """`PairedCounts` from the counted groups."""
+    import pandas as pd
+
+    from routelab.evaluators.paired_counts import (
+        BUCKETS,
+        PairedCounts,
+        SliceCounts,
+        bucket_of,
+        regroup,
+        slice_text,
     )
+
     g = agg.groups
 
-    def part(gid: int, cols: dict[str, str]) -> pd.DataFrame:
-        sub = g.loc[g["gid"] == gid, [*cols, "n"]].rename(columns=cols)
-        return sub.reset_index(drop=True)
+    def part(gid: int, cols: dict[str, str], ints: Sequence[str] = ()) -> pd.DataFrame:
+        sub = g.loc[g["gid"] == gid, [*cols, "n"]].rename(columns=cols).reset_index(drop=True)
+        if "value" in sub.columns:
+            sub["value"] = [slice_text(x) for x in sub["value"]]
+        return regroup(sub.astype(dict.fromkeys(ints, "int64")), list(cols.values()))
 
-    cells = part(0, {"tb": "tb", "tc": "tc", "ok_b": "ok_b", "ok_c": "ok_c", "status": "status"})
-    cells = regroup(
-        cells.astype({"tb": "int64", "tc": "int64", "ok_b": "int64", "ok_c": "int64"}),
-        ["tb", "tc", "ok_b", "ok_c", "status"],
+    verdict_pair = {"ok_b": "ok_b", "ok_c": "ok_c"}
+    cells = part(
+        0, {"tb": "tb", "tc": "tc", **verdict_pair, "status": "status"}, ["tb", "tc", "ok_b", "ok_c"]
     )
-    slices = {}
-    for k, f in enumerate(fields):
-        v = f"v{k}"
-        verd = part(3 + 2 * k, {v: "value", "ok_b": "ok_b", "ok_c": "ok_c"})
-        verd["value"] = [slice_text(x) for x in verd["value"]]
-        cost = part(4 + 2 * k, {v: "value", "cost_b": "base", "cost_c": "cand"})
-        cost["value"] = [slice_text(x) for x in cost["value"]]
-        slices[f] = SliceCounts(
-            cells=regroup(verd.astype({"ok_b": "int64", "ok_c": "int64"}), ["value", "ok_b", "ok_c"]),
-            cost=regroup(cost, ["value", "base", "cand"]),
+    slices = {
+        f: SliceCounts(
+            cells=part(3 + 2 * k, {f"v{k}": "value", **verdict_pair}, ["ok_b", "ok_c"]),
+            cost=part(4 + 2 * k, {f"v{k}": "value", "cost_b": "base", "cost_c": "cand"}),
         )
+        for k, f in enumerate(pairing.fields)
+    }
     picked: dict[str, list[str]] = {b: [] for b in BUCKETS}
     for ok_b, ok_c, moved, ids in agg.examples.itertuples(index=False, name=None):
         bucket = bucket_of(int(ok_b), int(ok_c), bool(moved))
         if bucket is not None:
             picked[bucket] += [str(i) for i in ids]
-    counts = PairedCounts(
-        baseline=base,
-        candidate=candidate,
-        tuples=tuples,
+    n_base, n_cand = pairing.inputs.decided
+    return PairedCounts(
+        baseline=pairing.base,
+        candidate=pairing.candidate,
+        tuples=pairing.inputs.tuples,
         cells=cells,
-        cost=regroup(part(1, {"cost_b": "base", "cost_c": "cand"}), ["base", "cand"]),
-        latency=regroup(part(2, {"lat_b": "base", "lat_c": "cand"}), ["base", "cand"]),
+        cost=part(1, {"cost_b": "base", "cost_c": "cand"}),
+        latency=part(2, {"lat_b": "base", "lat_c": "cand"}),
         examples={b: tuple(sorted(v)[:examples]) for b, v in picked.items()},
         dropped_baseline=n_base - agg.paired,
         dropped_candidate=n_cand - agg.paired,
         slices=slices,
     )
+
+
+def _patterns(flips: Any, tuples: Any) -> Any:
+    """The moved requests' groups as `evaluators.attribution.attribute_patterns` reads them."""
+    import pandas as pd
+
+    from routelab.evaluators.attribution_types import FLIP_COMPONENTS
+
+    # attribution's text of a component: a missing model or action is "", retrieval/escalation "none"
     texts = [
         [("" if v is None else str(v)) for v in tuples[c]] if c in ("model", "action") else list(tuples[c])
         for c in FLIP_COMPONENTS
     ]
-    f = agg.flips
-    tb, tc = f["tb"].astype("int64").tolist(), f["tc"].astype("int64").tolist()
-    ok_b, ok_c, n = f["ok_b"].astype("int64"), f["ok_c"].astype("int64"), f["n"].astype("int64")
+    tb, tc = flips["tb"].astype("int64").tolist(), flips["tc"].astype("int64").tolist()
+    ok_b, ok_c = flips["ok_b"].astype("int64"), flips["ok_c"].astype("int64")
+    n = flips["n"].astype("int64")
     known = (ok_b >= 0) & (ok_c >= 0)
-    patterns = pd.DataFrame(
+    return pd.DataFrame(
         {
             **{f"{c}_b": [texts[k][i] for i in tb] for k, c in enumerate(FLIP_COMPONENTS)},
             **{f"{c}_c": [texts[k][i] for i in tc] for k, c in enumerate(FLIP_COMPONENTS)},
-            "rule_b": f["rule_b"].astype(str).tolist(),
-            "rule_c": f["rule_c"].astype(str).tolist(),
-            "flags_b": [tuple(str(x) for x in v) for v in f["flags_b"]],
-            "flags_c": [tuple(str(x) for x in v) for v in f["flags_c"]],
+            "rule_b": flips["rule_b"].astype(str).tolist(),
+            "rule_c": flips["rule_c"].astype(str).tolist(),
+            "flags_b": [tuple(str(x) for x in v) for v in flips["flags_b"]],
+            "flags_c": [tuple(str(x) for x in v) for v in flips["flags_c"]],
             "flips": n.to_numpy(),
-            "cost_delta_usd": f["cost_delta"].astype(float).to_numpy(),
+            "cost_delta_usd": flips["cost_delta"].astype(float).to_numpy(),
             "labelled": (n * known).to_numpy(),
             "fixed": (n * (known & (ok_b == 0) & (ok_c == 1))).to_numpy(),
             "broken": (n * (known & (ok_b == 1) & (ok_c == 0))).to_numpy(),
-            "ids": [list(v) for v in f["ids"]],
+            "ids": [list(v) for v in flips["ids"]],
         }
-    )
-    warnings = tuple(
-        f"{k} request(s) decided by {ref} only are left out"
-        for k, ref in ((n_base - agg.paired, base), (n_cand - agg.paired, candidate))
-        if k
-    )
-    gold_counts = dict.fromkeys((s.value for s in GoldSource), 0)
-    gold_counts.update(paired_sql.label_counts(store, gold))
-    for _rid, status, _shape in gold_rows:
-        gold_counts[status] += 1
-    return StoredPairing(
-        counts=counts,
-        gold_rule=GOLD_RULE,
-        gold_counts=gold_counts,
-        flips=patterns,
-        warnings=warnings,
     )

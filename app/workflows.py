@@ -72,7 +72,7 @@ def compare_stored_versions(
     `compliance.candidate.privacy.count`) and `gate`.
     """
     from routelab.app.compliance_flow import compare_compliance_counted
-    from routelab.app.paired_store import paired_counts_stored
+    from routelab.app.paired_store import open_pairing
     from routelab.datasets import results, routers
     from routelab.evaluators.attribution import attribute_patterns
     from routelab.evaluators.compare import compare_counts
@@ -80,8 +80,10 @@ def compare_stored_versions(
     from routelab.router_core.identity import diff
 
     fields = sorted(set(by))
-    # pairing, gold and counting run inside DuckDB: no per-request frame of either version is built
-    pairing = paired_counts_stored(store, base, candidate, by=fields)
+    # pairing, gold and counting run inside DuckDB over one joined table: no version's decisions are loaded
+    with open_pairing(store, base, candidate, fields, compliance=True) as opened:
+        pairing = opened.counts()
+        compliance = compare_compliance_counted(store, base, candidate, pairing=opened)
     comparison = compare_counts(
         pairing.counts, gold_rule=pairing.gold_rule, gold_counts=pairing.gold_counts, by=fields, seed=seed
     )
@@ -96,7 +98,7 @@ def compare_stored_versions(
     )
     document: dict[str, Any] = comparison.model_dump(mode="json")
     document["attribution"] = attribution.model_dump(mode="json")
-    document["compliance"] = compare_compliance_counted(store, base, candidate)
+    document["compliance"] = compliance
     gate = evaluate_gate(document, list(conditions))
     document["gate"] = gate.model_dump(mode="json")
     if save:

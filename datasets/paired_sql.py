@@ -21,7 +21,8 @@ NULL for the caller to name).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,11 +123,19 @@ def check_decisions(store: Store, ref: str) -> DecisionCheck:
     return DecisionCheck(int(row[0]), int(row[1]), int(row[2]), row[3])
 
 
-def _slice_source(by: Sequence[str]) -> tuple[str, list[str], list[Any]]:
-    """A subquery with request_id and one text column v0..vF-1 per `by` field, and its parameters."""
+#: Columns of `PairedTable.compliance_groups` that describe the request (the rest: per side).
+COMPLIANCE_REQUEST_COLUMNS = ("data_class", "region", "attrs.pii_types", "pii_types")
+#: Decision columns compliance reads, per side (suffixed ``_b`` / ``_c``).
+COMPLIANCE_DECISION_COLUMNS = ("model", "action", "escalation", "fallbacks")
+
+
+def _request_source(by: Sequence[str]) -> tuple[str, list[str], list[Any]]:
+    """A subquery of every request: request_id, compliance's request fields, and one text column v0..vF-1
+    per `by` field; its value column names and parameters."""
     fields = list(dict.fromkeys(by))
-    query, names = request_select(["ts" if f == "week" else f for f in fields])
-    cols = []
+    asked = ["data_class", "region", "attrs.pii_types", *("ts" if f == "week" else f for f in fields)]
+    query, _names = request_select(asked)
+    cols = ["data_class AS _data_class", "region AS _region", '"attrs.pii_types" AS _pii_attr']
     for k, f in enumerate(fields):
         if f == "week":
             cols.append(
@@ -138,36 +147,105 @@ def _slice_source(by: Sequence[str]) -> tuple[str, list[str], list[Any]]:
     # request_select orders by request_id: a sort the join does not need
     inner = query.sql.removesuffix(" ORDER BY request_id")
     source = f"(SELECT request_id, {', '.join(cols)} FROM ({inner}))"
-    del names
     return source, [f"v{k}" for k in range(len(fields))], list(query.params)
 
 
-def aggregate(
+@dataclass(frozen=True)
+class PairedTable:
+    """The requests either version decided, joined once into a temporary table (`paired_table`)."""
+
+    cursor: Any
+    """The cursor whose connection holds the table."""
+    name: str
+    """The temporary table."""
+    values: tuple[str, ...]
+    """Its slice value columns, one per `by` field."""
+
+    def aggregate(self, examples: int = 5) -> PairedAggregates:
+        """The comparison's counts over the requests both versions decided (see `PairedAggregates`).
+
+        `groups` holds, by ``gid``: 0 cells (tb, tc, ok_b, ok_c, status), 1 cost pairs, 2 latency pairs,
+        then per `by` field k: verdict pairs (vk, ok_b, ok_c) and cost pairs (vk, cost_b, cost_c).
+        """
+        k, cur, table = max(int(examples), 1), self.cursor, self.name
+        # the keys of each count (its position is its gid): a GROUP BY over a few columns of the table
+        counts = [["tb", "tc", "ok_b", "ok_c", "status"], ["cost_b", "cost_c"], ["lat_b", "lat_c"]]
+        for v in self.values:
+            counts += [[v, "ok_b", "ok_c"], [v, "cost_b", "cost_c"]]
+        paired = "has_b AND has_c"
+        frames = []
+        for gid, keys in enumerate(counts):
+            cols = ", ".join(keys)
+            sql = f"SELECT {cols}, count(*) AS n FROM {table} WHERE {paired} GROUP BY {cols}"
+            frames.append(cur.execute(sql).df().assign(gid=gid))
+        patterns = ", ".join(["tb", "tc", "rule_b", "rule_c", "flags_b", "flags_c", "ok_b", "ok_c"])
+        flips = cur.execute(
+            f"SELECT {patterns}, count(*) AS n, sum(cost_c - cost_b) AS cost_delta, "
+            f"min(request_id, {k}) AS ids FROM {table} WHERE {paired} AND moved GROUP BY {patterns}"
+        ).df()
+        firsts = cur.execute(
+            f"SELECT ok_b, ok_c, moved, min(request_id, {k}) AS ids FROM {table} "
+            f"WHERE {paired} AND ok_b >= 0 AND ok_c >= 0 GROUP BY ok_b, ok_c, moved"
+        ).df()
+        if examples <= 0:
+            flips["ids"] = [[] for _ in range(len(flips))]
+            firsts["ids"] = [[] for _ in range(len(firsts))]
+        return PairedAggregates(
+            groups=pd.concat(frames, ignore_index=True),
+            examples=firsts,
+            flips=flips[list(FLIP_GROUP_COLUMNS)],
+            paired=int(frames[0]["n"].sum()),
+        )
+
+    def compliance_groups(self, examples: int = 5) -> pd.DataFrame:
+        """The decided requests grouped by everything compliance reads, with counts.
+
+        One row per distinct (`COMPLIANCE_REQUEST_COLUMNS`, and per side ``has`` and the
+        `COMPLIANCE_DECISION_COLUMNS` suffixed ``_b`` / ``_c``): ``n`` and ``ids`` (the group's first request
+        ids). Decisions whose request is not in `requests` are left out: their data class and region are
+        unknown.
+        """
+        sides = [f"{c}_{s}" for s in ("b", "c") for c in COMPLIANCE_DECISION_COLUMNS]
+        keys = [
+            "_data_class AS data_class",
+            "_region AS region",
+            '_pii_attr AS "attrs.pii_types"',
+            "pii_types",
+            "has_b",
+            "has_c",
+            *sides,
+        ]
+        return self.cursor.execute(
+            f"SELECT {', '.join(keys)}, count(*) AS n, min(request_id, {max(int(examples), 1)}) AS ids "
+            f"FROM {self.name} WHERE known GROUP BY ALL"
+        ).df()
+
+
+@contextmanager
+def paired_table(
     store: Store,
     base: str,
     cand: str,
     inputs: Sequence[pd.DataFrame],
     by: Sequence[str] = (),
-    examples: int = 5,
-) -> PairedAggregates:
-    """Pair `base`'s and `cand`'s decisions, join gold and verdicts, and count (module docstring).
+    pii: tuple[str, list[Any]] | None = None,
+) -> Iterator[PairedTable]:
+    """Join both versions' decisions (a full outer join), gold, verdicts, request fields and PII, once.
 
-    The paired requests go into a temporary table (dropped before returning); `groups` holds the counts, by
-    ``gid``: 0 cells (tb, tc, ok_b, ok_c, status), 1 cost pairs, 2 latency pairs, then per `by` field k:
-    verdict pairs (vk, ok_b, ok_c) and cost pairs (vk, cost_b, cost_c).
+    `inputs` are the registered tables of the module docstring, in `INPUT_TABLES` order; `pii` is the query
+    (and parameters) of every request's ``pii_types`` (`pii_cache.pii_types(...).query`), or None when
+    compliance is not asked for (``pii_types`` is then NULL). The table is dropped, and the inputs
+    unregistered, when the block ends.
     """
     on = " AND ".join(f"d.{c} IS NOT DISTINCT FROM t.{c}" for c in PATH_COLUMNS)
+    decided = ", ".join(f"d.{c}" for c in COMPLIANCE_DECISION_COLUMNS)
     side = (
         "SELECT d.request_id, t.code, t.path, d.est_cost_usd AS cost, d.est_latency_ms AS lat, "
-        "coalesce(d.rule_id, 'default') AS rule, coalesce(d.policy_flags, []) AS flags "
+        f"coalesce(d.rule_id, 'default') AS rule, coalesce(d.policy_flags, []) AS flags, {decided} "
         f"FROM decisions d JOIN _pc_tuples t ON {on} WHERE d.router = ?"
     )
-    params: list[Any] = [base, cand]
-    slice_join, values = "", []
-    if by:
-        source, values, slice_params = _slice_source(by)
-        slice_join = f"LEFT JOIN {source} s USING (request_id)"
-        params += slice_params
+    source, values, request_params = _request_source(by)
+    params: list[Any] = [base, cand, *request_params]
     gold = (
         "SELECT request_id, status, shape FROM _pc_gold UNION ALL "
         "SELECT l.request_id, CASE WHEN l.abstain THEN 'abstain' ELSE 'import' END, "
@@ -175,94 +253,36 @@ def aggregate(
         "FROM labels l LEFT JOIN _pc_shapes sh ON l.acceptable = sh.acceptable "
         "WHERE l.request_id NOT IN (SELECT request_id FROM _pc_gold)"
     )
-    value_cols = "".join(f", s.{v}" for v in values)
-    paired = (
+    pii_join = "LEFT JOIN (SELECT NULL::VARCHAR AS request_id, NULL::VARCHAR AS pii_types) x ON FALSE"
+    if pii is not None:
+        pii_join = f"LEFT JOIN ({pii[0]}) x ON x.request_id = p.request_id"
+        params += pii[1]
+    side_cols = ", ".join(f"{s}.{c} AS {c}_{s}" for s in ("b", "c") for c in COMPLIANCE_DECISION_COLUMNS)
+    sql = (
         f"WITH b AS ({side}), c AS ({side}), g AS ({gold}), "
-        "p AS (SELECT b.request_id, b.code AS tb, c.code AS tc, b.path <> c.path AS moved, "
-        "coalesce(g.status, 'unlabelled') AS status, coalesce(g.shape, -1) AS shape, "
+        "p AS (SELECT coalesce(b.request_id, c.request_id) AS request_id, "
+        "b.request_id IS NOT NULL AS has_b, c.request_id IS NOT NULL AS has_c, "
+        "b.code AS tb, c.code AS tc, b.path <> c.path AS moved, "
         "b.cost AS cost_b, c.cost AS cost_c, b.lat AS lat_b, c.lat AS lat_c, "
-        "b.rule AS rule_b, c.rule AS rule_c, b.flags AS flags_b, c.flags AS flags_c"
-        f"{value_cols} FROM b JOIN c USING (request_id) LEFT JOIN g USING (request_id) {slice_join}), "
-        "pv AS (SELECT p.*, coalesce(vb.ok, -1) AS ok_b, coalesce(vc.ok, -1) AS ok_c FROM p "
-        "LEFT JOIN _pc_verdicts vb ON vb.shape = p.shape AND vb.code = p.tb "
-        "LEFT JOIN _pc_verdicts vc ON vc.shape = p.shape AND vc.code = p.tc) "
+        f"b.rule AS rule_b, c.rule AS rule_c, b.flags AS flags_b, c.flags AS flags_c, {side_cols} "
+        "FROM b FULL OUTER JOIN c ON b.request_id = c.request_id) "
+        "SELECT p.*, coalesce(g.status, 'unlabelled') AS status, coalesce(g.shape, -1) AS shape, "
+        "coalesce(vb.ok, -1) AS ok_b, coalesce(vc.ok, -1) AS ok_c, r.request_id IS NOT NULL AS known, "
+        f"r.* EXCLUDE (request_id), x.pii_types FROM p LEFT JOIN g ON g.request_id = p.request_id "
+        f"LEFT JOIN {source} r ON r.request_id = p.request_id {pii_join} "
+        "LEFT JOIN _pc_verdicts vb ON vb.shape = coalesce(g.shape, -1) AND vb.code = p.tb "
+        "LEFT JOIN _pc_verdicts vc ON vc.shape = coalesce(g.shape, -1) AND vc.code = p.tc"
     )
-    k = max(int(examples), 1)
-    # the keys of each count (its position is its gid): a GROUP BY over a few columns of the paired table
-    counts = [["tb", "tc", "ok_b", "ok_c", "status"], ["cost_b", "cost_c"], ["lat_b", "lat_c"]]
-    for v in values:
-        counts += [[v, "ok_b", "ok_c"], [v, "cost_b", "cost_c"]]
     table = f"_pc_paired_{uuid.uuid4().hex}"
     cur = store.cursor()
+    # a caller's half-read result (e.g. `Store.scalar`'s fetchone) would make DuckDB refuse `register`
+    cur.execute("SELECT 1").fetchall()
     for name, frame in zip(INPUT_TABLES, inputs, strict=True):
         cur.register(name, frame)
     try:
-        # the joins once, into a temporary columnar table; every count then reads only its own columns
-        cur.execute(f"CREATE TEMP TABLE {table} AS {paired}SELECT * FROM pv", params)
-        frames = []
-        for gid, keys in enumerate(counts):
-            cols = ", ".join(keys)
-            frame = cur.execute(f"SELECT {cols}, count(*) AS n FROM {table} GROUP BY {cols}").df()
-            frames.append(frame.assign(gid=gid))
-        patterns = ", ".join(["tb", "tc", "rule_b", "rule_c", "flags_b", "flags_c", "ok_b", "ok_c"])
-        flips = cur.execute(
-            f"SELECT {patterns}, count(*) AS n, sum(cost_c - cost_b) AS cost_delta, "
-            f"min(request_id, {k}) AS ids FROM {table} WHERE moved GROUP BY {patterns}"
-        ).df()
-        firsts = cur.execute(
-            f"SELECT ok_b, ok_c, moved, min(request_id, {k}) AS ids FROM {table} "
-            "WHERE ok_b >= 0 AND ok_c >= 0 GROUP BY ok_b, ok_c, moved"
-        ).df()
+        cur.execute(f"CREATE TEMP TABLE {table} AS {sql}", params)
+        yield PairedTable(cursor=cur, name=table, values=tuple(values))
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {table}")
         for name in INPUT_TABLES:
             cur.unregister(name)
-    if examples <= 0:
-        flips["ids"] = [[] for _ in range(len(flips))]
-        firsts["ids"] = [[] for _ in range(len(firsts))]
-    groups = pd.concat(frames, ignore_index=True)
-    return PairedAggregates(
-        groups=groups,
-        examples=firsts,
-        flips=flips[list(FLIP_GROUP_COLUMNS)],
-        paired=int(frames[0]["n"].sum()),
-    )
-
-
-#: Columns of `compliance_groups` that describe the request (the rest: per side ``_b`` / ``_c``).
-COMPLIANCE_REQUEST_COLUMNS = ("data_class", "region", "attrs.pii_types", "pii_types")
-#: Decision columns compliance reads, per side.
-COMPLIANCE_DECISION_COLUMNS = ("model", "action", "escalation", "fallbacks")
-
-
-def compliance_groups(
-    store: Store, base: str, cand: str, pii: tuple[str, list[Any]], examples: int = 5
-) -> pd.DataFrame:
-    """The requests either version decided, grouped by everything compliance reads, with counts.
-
-    One row per distinct (`COMPLIANCE_REQUEST_COLUMNS`, and per side ``has`` + `COMPLIANCE_DECISION_COLUMNS`
-    suffixed ``_b`` / ``_c``): ``n`` and ``ids`` (the group's first request ids). `pii` is the query (and its
-    parameters) of every request's ``pii_types`` (`pii_cache.pii_types(...).query`).
-    """
-    decided = ", ".join(COMPLIANCE_DECISION_COLUMNS)
-    side_cols = [f"{s}.{c} AS {c}_{s}" for s in ("b", "c") for c in COMPLIANCE_DECISION_COLUMNS]
-    keys = [
-        "r.data_class",
-        "r.region",
-        'r."attrs.pii_types"',
-        "p.pii_types",
-        "b.request_id IS NOT NULL AS has_b",
-        "c.request_id IS NOT NULL AS has_c",
-        *side_cols,
-    ]
-    sql = (
-        "WITH r AS (SELECT request_id, data_class, region, "
-        "map_extract(attrs, 'pii_types')[1] AS \"attrs.pii_types\" FROM requests), "
-        f"p AS ({pii[0]}), "
-        f"b AS (SELECT request_id, {decided} FROM decisions WHERE router = ?), "
-        f"c AS (SELECT request_id, {decided} FROM decisions WHERE router = ?) "
-        f"SELECT {', '.join(keys)}, count(*) AS n, min(r.request_id, {max(int(examples), 1)}) AS ids "
-        "FROM r LEFT JOIN p USING (request_id) LEFT JOIN b USING (request_id) LEFT JOIN c USING (request_id) "
-        "WHERE b.request_id IS NOT NULL OR c.request_id IS NOT NULL GROUP BY ALL"
-    )
-    return store.df(sql, [*pii[1], base, cand])
