@@ -5,7 +5,7 @@ cutoff (by `ts`) — or, with `keep_redacted`, replaces it with the text PII-mas
 and records the detected PII types in `attrs.pii_types` (for routing rules, as `import --redact` does). The
 requests' other fields, decisions, labels, annotations and outcomes stay: evaluations keep working, only the
 text is gone. Prompt token counts stay as they were. One transaction; one audit event with cutoff and count;
-the requests' rows of the PII cache (`pii_cache`) are deleted in it.
+the requests' rows of the PII cache (`pii_cache`) and of the signal cache (`signal_cache`) are deleted in it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from routelab.datasets import pii_cache
+from routelab.datasets import pii_cache, signal_cache
 from routelab.datasets.errors import DatasetError
 from routelab.datasets.store import Store, now_utc
 
@@ -83,7 +83,9 @@ def purge(
             "FROM _purge p WHERE requests.request_id = p.request_id"
         )
         cur.execute("DROP TABLE _purge")
-        pii_cache.forget(cur, [request_id for _, _, request_id in updates])  # it was the old text's PII
+        purged = [request_id for _, _, request_id in updates]
+        pii_cache.forget(cur, purged)  # it was the old text's PII
+        signal_cache.forget(cur, purged)  # and the old text's signal values
         cur.execute(
             "INSERT INTO audit_log VALUES (?, ?, ?, 'purge', ?, ?)",
             [event_id, now_utc(), actor, cutoff.isoformat(sep=" "), json.dumps(details, sort_keys=True)],

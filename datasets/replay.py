@@ -3,6 +3,12 @@
 One replay is one transaction: the version's previous decisions for the selected requests are deleted and the
 new ones inserted, so re-running replaces and never duplicates, and a replay killed midway leaves the previous
 state intact. Every run is stamped with the router hash and the price table it used.
+
+The SQL engine first stores the text signals' values the selected requests lack (`signal_cache`: computed
+once per request and signal definition, shared by every version with that signal), then decides every
+request with one ``INSERT ... SELECT`` that reads them instead of the prompts. The progress bar of a SQL
+replay moves once, at the end: a single statement streams all requests (slicing them would rebuild the
+cache join per slice).
 """
 
 from __future__ import annotations
@@ -10,13 +16,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
 
 from routelab.datasets import prices as price_store
-from routelab.datasets import routers
+from routelab.datasets import routers, signal_cache
 from routelab.datasets.errors import DatasetError, NotFoundError
 from routelab.datasets.store import Store, now_utc
 from routelab.router_core.engine import route_many
@@ -30,6 +37,9 @@ from routelab.router_core.sql_expr import where_sql
 from routelab.router_core.validate import Router, field_resolver
 
 Engine = Literal["sql", "python"]
+#: DuckDB's memory limit while the SQL engine replays: the cache join and the write spill beyond it, which
+#: keeps a replay of 10M requests under 2 GB of resident memory.
+REPLAY_MEMORY_LIMIT = "1GB"
 REQUEST_FIELDS = [name for name, _ in REQUEST_COLUMNS]
 _STORED_COLUMNS = [
     "router",
@@ -95,25 +105,53 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
     return tqdm(total=total, disable=not enabled, unit="req", desc=desc, leave=False)
 
 
-def _sql_batches(cur: Any, router: Router, table: PriceTable, run_id: str, pred: str, bar: Any) -> None:
-    """Decide with the SQL engine in rowid slices (so the progress bar moves), in the caller's transaction."""
-    lo_hi = cur.execute("SELECT min(rowid), max(rowid) FROM requests").fetchone()
-    if lo_hi is None or lo_hi[0] is None:
-        return
-    lo, hi = int(lo_hi[0]), int(lo_hi[1])
-    step = max(100_000, (hi - lo + 1) // 20)
-    # one query text for every slice: the slice bounds are parameters
-    source = (
-        f"(SELECT {', '.join(REQUEST_FIELDS)} FROM requests WHERE rowid >= $lo AND rowid < $hi AND {pred})"
-    )
+def _sql_insert(
+    cur: Any, router: Router, table: PriceTable, run_id: str, relation: signal_cache.CachedRelation
+) -> int:
+    """Decide every request of `relation` with one INSERT ... SELECT; the rows inserted."""
     cols = ", ".join(c for c in DECISION_COLUMNS if c not in ("router", "request_id"))
-    insert = (
+    query = compile_sql(router, table, relation.source, cache=relation.cache)
+    row = cur.execute(
         f"INSERT INTO decisions (router, request_id, run_id, {cols}) "
-        f"SELECT router, request_id, $run_id AS run_id, {cols} FROM ({compile_sql(router, table, source)})"
-    )
-    for start in range(lo, hi + 1, step):
-        inserted = cur.execute(insert, {"lo": start, "hi": start + step, "run_id": run_id}).fetchone()
-        bar.update(int(inserted[0]) if inserted else 0)  # DuckDB's INSERT returns the row count
+        f"SELECT router, request_id, $run_id AS run_id, {cols} FROM ({query})",
+        {"run_id": run_id},
+    ).fetchone()
+    return int(row[0]) if row else 0  # DuckDB's INSERT returns the row count
+
+
+def _sql_decide(cur: Any, router: Router, table: PriceTable, run_id: str, pred: str, total: int) -> int:
+    """Decide with the SQL engine in the caller's transaction: fill the signal cache, then one INSERT that
+    reads the cached values instead of the prompts (`signal_cache`). The rows inserted."""
+    tokens_complete = signal_cache.tokens_complete(cur, pred)
+    values = signal_cache.needed(router, tokens_complete)
+    signal_cache.fill(cur, router, values, pred, n_requests=total)
+    relation = signal_cache.source(values, pred, tokens_complete=tokens_complete)
+    inserted = _sql_insert(cur, router, table, run_id, relation)
+    if inserted < total:
+        # a request lacked a cached value that the row counts did not show (rows of requests deleted since):
+        # fill exactly and decide again
+        cur.execute("DELETE FROM decisions WHERE run_id = ?", [run_id])
+        signal_cache.fill(cur, router, values, pred, n_requests=total, exact=True)
+        inserted = _sql_insert(cur, router, table, run_id, relation)
+    return inserted
+
+
+@contextmanager
+def _streaming(cur: Any) -> Iterator[None]:
+    """DuckDB settings under which a replay of millions of requests streams in bounded memory.
+
+    Decisions need no order (`preserve_insertion_order`, this cursor only), and the memory limit makes the
+    cache join and the write spill to disk rather than grow: it is the process's DuckDB instance's setting,
+    lowered for the replay and restored after it.
+    """
+    limit = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    cur.execute("SET SESSION preserve_insertion_order = false")
+    cur.execute(f"SET memory_limit = '{REPLAY_MEMORY_LIMIT}'")
+    try:
+        yield
+    finally:
+        cur.execute(f"SET memory_limit = '{limit}'")
+        cur.execute("RESET SESSION preserve_insertion_order")
 
 
 def _python_batches(
@@ -162,18 +200,25 @@ def replay(
     total = int(store.scalar(f"SELECT count(*) FROM requests WHERE {pred}") or 0)
     try:
         with store.transaction() as cur, _progress(total, progress, f"replay {ref} ({engine})") as bar:
-            cur.execute(
-                "DELETE FROM decisions WHERE router = ? AND request_id IN "
-                f"(SELECT request_id FROM requests WHERE {pred})",
-                [ref],
-            )
+            if pred == "TRUE":  # every request: no need to join the requests to find the decisions
+                cur.execute("DELETE FROM decisions WHERE router = ?", [ref])
+            else:
+                cur.execute(
+                    "DELETE FROM decisions WHERE router = ? AND request_id IN "
+                    f"(SELECT request_id FROM requests WHERE {pred})",
+                    [ref],
+                )
             if engine == "sql":
-                _sql_batches(cur, router, table, run_id, pred, bar)
+                with _streaming(cur):
+                    n = _sql_decide(cur, router, table, run_id, pred, total)
+                bar.update(n)
             elif engine == "python":
                 _python_batches(store, cur, router, table, run_id, where, bar)
+                n = int(
+                    cur.execute("SELECT count(*) FROM decisions WHERE run_id = ?", [run_id]).fetchone()[0]
+                )  # type: ignore[index]
             else:
                 raise DatasetError(f"unknown engine {engine!r}; use sql or python")
-            n = int(cur.execute("SELECT count(*) FROM decisions WHERE run_id = ?", [run_id]).fetchone()[0])  # type: ignore[index]
             duration = time.perf_counter() - t0
             cur.execute(
                 "INSERT INTO replay_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -122,7 +122,7 @@ def field_column(ref: Ref) -> str:
     return ident(f"s_{ref.name}")
 
 
-def _raw_column(ref: Ref) -> str:
+def raw_column(ref: Ref) -> str:
     """A field of the raw request relation (the documented columns), typed as the rule language sees it."""
     if ref.kind == "attr":
         return f"attrs[{q(ref.name[len('attrs.') :])}]"
@@ -135,4 +135,4 @@ def _raw_column(ref: Ref) -> str:
 
 def where_sql(condition: Node) -> str:
     """A condition over request fields and attrs as a SQL predicate on the raw request relation."""
-    return expr_sql(condition, _raw_column)
+    return expr_sql(condition, raw_column)

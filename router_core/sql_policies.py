@@ -1,12 +1,26 @@
 """Policies as DuckDB SQL: the per-model facts they read and the layers (CTEs) each policy adds.
 
-The semantics are those of `engine.py` (see its docstring). `policy_layers` turns policy k into five CTEs:
-the current model's facts, the violation `_v` and target `_t`, the policy's own change (block or move),
-the hard-policy restriction of fallbacks and escalation, and the result with the helper columns dropped.
+The semantics are those of `engine.py` (see its docstring). Between the rule layer and the final decision
+the path is held in integer and boolean columns (`PathState`), so a policy layer compares and copies
+numbers, never strings or lists (a CASE over a list column copies every list of the chunk):
+
+| column | holds |
+|---|---|
+| `_m` | the model: its 1-based position in the router's models; NULL once blocked |
+| `_a` | the action: 0 allow, 1 redact, 2 reroute, 3 block (the precedence order) |
+| `_e` | the escalation: 0 none, 1 human review, 1 + i escalation to the model at position i |
+| `_fk<j>` | whether the rule's j-th fallback (0-based) is still kept |
+| `_f<k>` | whether policy k flagged the request |
+
+`sql.py` turns them into the decision's strings and lists in the last layer. `policy_layers` turns policy k
+into CTEs: the violation `_v`; for a policy that moves the request, the candidates allowed and the target
+`_t` (a lexicographic arg-min, one layer per key component); the policy's own change (block, move, action,
+escalation); for a hard policy the restriction of fallbacks and escalation; helper columns are dropped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from routelab.router_core.config import (
@@ -16,14 +30,46 @@ from routelab.router_core.config import (
     PrivacyPolicy,
     RegionPolicy,
 )
-from routelab.router_core.paths import ESCALATION_HUMAN, ESCALATION_MODEL_PREFIX
+from routelab.router_core.paths import (
+    ACTION_PRECEDENCE,
+    ESCALATION_HUMAN,
+    ESCALATION_MODEL_PREFIX,
+    ESCALATION_NONE,
+    Action,
+)
 from routelab.router_core.pricing import ModelPrice
 from routelab.router_core.sql_expr import in_list, num, q
 from routelab.router_core.validate import Router
 
+#: The column holding the current model's position (1-based; NULL when blocked).
+MODEL = "_m"
+#: Action codes of `_a`: their precedence (`paths.ACTION_PRECEDENCE`), in precedence order.
+ALLOW, REDACT, REROUTE, BLOCK = (
+    ACTION_PRECEDENCE[a] for a in (Action.ALLOW, Action.REDACT, Action.REROUTE, Action.BLOCK)
+)
+#: Escalation codes of `_e` below the model escalations (1 + model position).
+NONE_CODE, HUMAN_CODE = 0, 1
+
+
+def lookup(values: Sequence[str], index: str) -> str:
+    """The `index`-th (1-based) of the constant SQL `values`; NULL for a NULL index.
+
+    DuckDB folds the constant list once, so a lookup costs a few nanoseconds a row, far less than a CASE.
+    """
+    return f"[{', '.join(values)}][{index}]"
+
+
+def by_position(column: str, exprs: Sequence[str], default: str = "NULL") -> str:
+    """Per-row expressions chosen by an INTEGER position column (1-based)."""
+    if not exprs:
+        return default
+    whens = " ".join(f"WHEN {k + 1} THEN {e}" for k, e in enumerate(exprs))
+    return f"(CASE {column} {whens} ELSE {default} END)"
+
 
 class ModelFacts:
-    """A router's per-model facts as SQL: tier ranks, cost, eligibility and the hard-policy checks."""
+    """A router's per-model facts as SQL over model positions: ranks, cost, latency, eligibility and the
+    hard-policy checks."""
 
     def __init__(self, router: Router, prices: dict[str, ModelPrice]) -> None:
         self.router = router
@@ -31,11 +77,28 @@ class ModelFacts:
         self.models = list(router.models)
         self.policies = [cp.policy for cp in router.policies]
 
-    def by_model(self, column: str, values: dict[str, str], default: str = "NULL") -> str:
-        if not values:
-            return default
-        whens = " ".join(f"WHEN {q(m)} THEN {v}" for m, v in values.items())
-        return f"(CASE {column} {whens} ELSE {default} END)"
+    def pos(self, m: str) -> int:
+        """The 1-based position of model m (its value in `_m`)."""
+        return self.models.index(m) + 1
+
+    def name(self, column: str = MODEL) -> str:
+        """The model id at the position `column`."""
+        return lookup([q(m) for m in self.models], column)
+
+    def escalation_code(self, escalation: str) -> int:
+        """The code of an escalation in `_e`."""
+        if escalation == ESCALATION_NONE:
+            return NONE_CODE
+        if escalation == ESCALATION_HUMAN:
+            return HUMAN_CODE
+        return HUMAN_CODE + self.pos(escalation[len(ESCALATION_MODEL_PREFIX) :])
+
+    def escalation(self, column: str = "_e") -> str:
+        """The escalation text of the code `column`."""
+        names = [q(ESCALATION_NONE), q(ESCALATION_HUMAN)] + [
+            q(ESCALATION_MODEL_PREFIX + m) for m in self.models
+        ]
+        return lookup(names, f"({column} + 1)")
 
     def rank(self, m: str) -> int:
         return self.router.tier_rank[self.router.models[m].tier]
@@ -44,9 +107,29 @@ class ModelFacts:
         p = self.prices[m]
         return f"((pt * {num(p.input_per_token)}) + (out_tokens * {num(p.output_per_token)}))"
 
-    def retrieval(self, attr: str) -> str:
-        values = {i: num(getattr(spec, attr)) for i, spec in self.router.indexes.items()}
-        return self.by_model("retrieval", values, default="0.0")
+    def p95(self, m: str) -> str:
+        """The p95 latency estimate of model m, retrieval included."""
+        spec = self.router.models[m].latency
+        lat = f"({num(spec.p95_ms)} + ((out_tokens / {num(spec.output_tokens_per_s)}) * 1000.0))"
+        return f"({lat} + _rl)"
+
+    # The current model's facts are lookups by `_m` into constant lists, written as the per-model
+    # expressions are (same operations in the same order), so both give the same doubles. The facts of
+    # every model (cost, p95, eligibility) are only needed to pick a target, on the few rows that violate a
+    # policy: they stay inline there, evaluated on those rows only.
+    def current_cost(self) -> str:
+        ins = lookup([num(self.prices[m].input_per_token) for m in self.models], MODEL)
+        outs = lookup([num(self.prices[m].output_per_token) for m in self.models], MODEL)
+        return f"((pt * {ins}) + (out_tokens * {outs}))"
+
+    def current_p95(self) -> str:
+        specs = [self.router.models[m].latency for m in self.models]
+        p95 = lookup([num(s.p95_ms) for s in specs], MODEL)
+        tps = lookup([num(s.output_tokens_per_s) for s in specs], MODEL)
+        return f"(({p95} + ((out_tokens / {tps}) * 1000.0)) + _rl)"
+
+    def cur_rank(self) -> str:
+        return lookup([str(self.rank(m)) for m in self.models], MODEL)
 
     def is_hard(self, k: int) -> bool:
         pol = self.policies[k]
@@ -65,221 +148,268 @@ class ModelFacts:
             return f"(f_region IS NULL OR {in_list('f_region', spec.regions)})"
         return "TRUE"
 
-    def satisfies_column(self, k: int, column: str) -> str:
-        """Whether the model named by `column` meets hard policy k (TRUE for NULL or unknown)."""
-        return self.by_model(column, {m: self.satisfies(k, m) for m in self.models}, default="TRUE")
+    def satisfies_at(self, k: int, position: str) -> str:
+        """Whether the model at `position` (an INTEGER expression) meets hard policy k (TRUE for NULL)."""
+        checks = [self.satisfies(k, m) for m in self.models]
+        if all(c in ("TRUE", "FALSE") for c in checks):
+            return f"coalesce({lookup(checks, position)}, TRUE)"
+        return by_position(position, checks, default="TRUE")
+
+    def _hard_checks(self) -> dict[tuple[int, str], str]:
+        """Per hard policy k and distinct check of its models (other than TRUE): the column holding
+        ``NOT a_k OR check`` (`eligibility_columns`)."""
+        out: dict[tuple[int, str], str] = {}
+        for k in range(len(self.policies)):
+            if self.is_hard(k):
+                for m in self.models:
+                    check = self.satisfies(k, m)
+                    if check != "TRUE":
+                        out.setdefault((k, check), f"_h{len(out)}")
+        return out
+
+    def eligibility_columns(self) -> list[tuple[str, str]]:
+        """Columns `eligible` reads, computed once per request: the prompt plus context budget, and whether
+        each distinct hard-policy check holds (or its policy does not apply)."""
+        cols = [("_need", "(pt + CAST(context_tokens AS DOUBLE))")]
+        cols += [(col, f"(NOT a_{k} OR {check})") for (k, check), col in self._hard_checks().items()]
+        return cols
 
     def eligible(self, m: str) -> str:
         """Whether model m may take over: hard constraints hold, and the context fits its window."""
         window = num(float(self.router.models[m].context_window))
+        checks = self._hard_checks()
         parts = [
-            f"(NOT a_{k} OR {self.satisfies(k, m)})" for k in range(len(self.policies)) if self.is_hard(k)
+            checks[(k, self.satisfies(k, m))]
+            for k in range(len(self.policies))
+            if self.is_hard(k) and self.satisfies(k, m) != "TRUE"
         ]
-        parts.append(f"((pt + CAST(context_tokens AS DOUBLE)) <= {window})")
+        parts.append(f"(_need <= {window})")
         return "(" + " AND ".join(parts) + ")"
-
-    def pick(self, cands: list[tuple[str, str, list[str]]]) -> str:
-        """The first candidate (in order) that is allowed and whose key is minimal; NULL when none is.
-
-        `cands` holds (model, allowed condition, key expressions). Candidates become structs of their keys and
-        their position, sorted: structs compare field by field, so the minimal key wins and ties go to the
-        earlier candidate, as in the Python engine's `pick`.
-        """
-        if not cands:
-            return "CAST(NULL AS VARCHAR)"
-        items = []
-        for pos, (m, ok, key) in enumerate(cands):
-            fields = [f"'k{n}': {expr}" for n, expr in enumerate(key)]
-            fields += [f"'o': {pos}", f"'m': {q(m)}", f"'ok': {ok}"]
-            items.append("{" + ", ".join(fields) + "}")
-        return f"(list_sort(list_filter([{', '.join(items)}], lambda x: x.ok)))[1].m"
-
-    # Per-model facts that do not change across policy layers (a policy changes the model, and a block ends
-    # the pipeline) are computed once per request: c_i cost, p_i p95 latency, e_i eligibility of model i.
-    def col(self, prefix: str, m: str) -> str:
-        return f"{prefix}_{self.models.index(m)}"
-
-    def current(self, prefix: str) -> str:
-        """The per-model column `prefix_i` of the current model."""
-        return self.by_model("model", {m: self.col(prefix, m) for m in self.models})
-
-    def cur_rank(self) -> str:
-        return self.by_model("model", {m: str(self.rank(m)) for m in self.models})
 
 
 @dataclass(frozen=True)
-class _Violation:
-    """When policy k is violated, and the model it would move the request to."""
+class PathState:
+    """The rule's fallbacks, as the policy layers see them (keep flags by position)."""
+
+    positions: tuple[tuple[int, ...], ...]
+    """Per rule (the default last), the model positions of its fallbacks in order."""
+
+    @property
+    def width(self) -> int:
+        """The most fallbacks any rule has: the number of keep flags `_fk<j>`."""
+        return max((len(p) for p in self.positions), default=0)
+
+    def fallback_at(self, j: int) -> str:
+        """The model position of the fired rule's j-th fallback (NULL when it has fewer)."""
+        return lookup([str(p[j]) if j < len(p) else "NULL" for p in self.positions], "_rule")
+
+    def keep_flags(self) -> list[str]:
+        return [f"_fk{j}" for j in range(self.width)]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A model a policy may move a request to: when it is allowed, and its sort key (smaller wins)."""
+
+    pos: int
+    """Its position in the router's models (the value `_t` takes)."""
+    ok: str
+    """Whether it is allowed."""
+    key: tuple[str, ...]
+    """Its sort key, compared as a tuple."""
+
+
+#: Candidates per allowed-mask column (`_o<g>` is a BIGINT bit mask).
+_MASK_BITS = 62
+
+
+def pick_layers(cands: Sequence[_Candidate], when: str, prev: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """CTEs adding `_t`: where `when` holds, the position of the first allowed candidate whose key is minimal;
+    and the helper columns they add.
+
+    The keys compare as tuples, ties going to the earlier candidate, as the Python engine's `pick` does: one
+    layer records which candidates are allowed (bit masks `_o<g>`, so each `ok` is evaluated once), then one
+    layer per key component keeps the least value among the allowed candidates that tie on the earlier
+    components (`least` skips NULLs), then the first candidate matching every least value is the target.
+    NULL where `when` does not hold or no candidate is allowed. Every layer is one CASE on `when`: the
+    candidates are only looked at where it holds.
+    """
+    masks = []
+    allowed: list[str] = []
+    for g in range(0, len(cands), _MASK_BITS):
+        bits = " + ".join(
+            f"(CASE WHEN {c.ok} THEN {1 << b} ELSE 0 END)" for b, c in enumerate(cands[g : g + _MASK_BITS])
+        )
+        masks.append(f"(CASE WHEN {when} THEN CAST({bits} AS BIGINT) END) AS _o{g // _MASK_BITS}")
+        allowed += [f"((_o{g // _MASK_BITS} & {1 << b}) <> 0)" for b in range(len(cands[g : g + _MASK_BITS]))]
+    layers = [(f"{prev}_o", f"SELECT *, {', '.join(masks)} FROM {prev}")]
+    helpers = [f"_o{g}" for g in range(len(masks))]
+    ties: list[list[str]] = [[a] for a in allowed]
+    for j in range(len(cands[0].key)):
+        items = ", ".join(
+            f"(CASE WHEN {' AND '.join(t)} THEN {c.key[j]} END)" for c, t in zip(cands, ties, strict=True)
+        )
+        layer = f"SELECT *, (CASE WHEN {when} THEN least({items}) END) AS _pk{j} FROM {layers[-1][0]}"
+        layers.append((f"{prev}_pk{j}", layer))
+        helpers.append(f"_pk{j}")
+        for c, t in zip(cands, ties, strict=True):
+            t.append(f"{c.key[j]} = _pk{j}")
+    whens = " ".join(f"WHEN {' AND '.join(t)} THEN {c.pos}" for c, t in zip(cands, ties, strict=True))
+    target = f"SELECT *, (CASE WHEN {when} THEN (CASE {whens} END) END) AS _t FROM {layers[-1][0]}"
+    layers.append((f"{prev}_t", target))
+    return layers, helpers
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """Policy k as SQL over the path state: when it applies and is violated, where it moves the request, and
+    what a violation does."""
 
     live: str
     """Whether the policy applies to the request (and it is not blocked)."""
     violated: str
-    """Whether the policy is violated."""
-    target: str
-    """The model to move to (NULL when the policy does not move, or nothing qualifies)."""
-
-
-@dataclass(frozen=True)
-class _Effect:
-    """What a violation of the policy does to the path."""
-
+    """Whether the policy is violated (false where not live)."""
+    candidates: tuple[_Candidate, ...] | None
+    """The models to move to, in order (None when the policy does not move)."""
     blocked: str
-    """Whether the request ends up blocked."""
+    """Whether the request ends up blocked (over `_v` and `_t`)."""
     moved: str
-    """Whether the request moves to the target model."""
+    """Whether the request moves to `_t`."""
     action: str
-    """The new action."""
+    """The new action code, when not blocked."""
     escalation: str
-    """The new escalation."""
+    """The new escalation code, when not blocked."""
 
 
-def _violation(facts: ModelFacts, k: int) -> _Violation:
-    """The violation condition and target of policy k, over the current-model facts `_rank`, `_cc`, `_cp`."""
+def _policy(facts: ModelFacts, k: int) -> _Policy:
+    """Policy k's conditions and effects (see `engine.py`'s `apply_policy`)."""
     pol = facts.policies[k]
-    live = f"(action <> 'block' AND a_{k})"
-    target = "CAST(NULL AS VARCHAR)"
+    live = f"(_a <> {BLOCK} AND a_{k})"
+    rank = facts.cur_rank()
+    cands: list[_Candidate] | None = None
+    blocked, moved = "FALSE", "FALSE"
+    action, escalation = "_a", "_e"
+    move = f"(CASE WHEN _v AND _a <= {REDACT} THEN {REROUTE} ELSE _a END)"
     if isinstance(pol, PrivacyPolicy | RegionPolicy):
         if isinstance(pol, RegionPolicy):
             live = f"({live} AND f_region IS NOT NULL)"
-        violated = f"({live} AND NOT {facts.satisfies_column(k, 'model')})"
+        condition = f"NOT {facts.satisfies_at(k, MODEL)}"
         if pol.on_violation == "reroute":
-            target = facts.pick(
-                [
-                    (
-                        m,
-                        f"(_rank <= {facts.rank(m)} AND {facts.col('e', m)})",
-                        [facts.col("c", m), f"{facts.rank(m)}.0"],
-                    )
-                    for m in facts.models
-                ]
-            )
+            cands = [
+                _Candidate(
+                    facts.pos(m),
+                    f"({rank} <= {facts.rank(m)} AND {facts.eligible(m)})",
+                    (facts.cost(m), f"{facts.rank(m)}.0"),
+                )
+                for m in facts.models
+            ]
+            blocked, moved, action = "(_v AND _t IS NULL)", "(_v AND _t IS NOT NULL)", move
+        elif pol.on_violation == "block":
+            blocked = "_v"
+        else:
+            action = f"(CASE WHEN _v AND _a = {ALLOW} THEN {REDACT} ELSE _a END)"
     elif isinstance(pol, CostCeilingPolicy):
         ceiling = num(pol.max_usd)
-        violated = f"({live} AND (_cc + _rc) > {ceiling})"
+        condition = f"(({facts.current_cost()} + _rc) > {ceiling})"
         if pol.on_violation == "downgrade":
-            target = facts.pick(
-                [
-                    (
-                        m,
-                        f"(_rank >= {facts.rank(m)} AND {facts.col('e', m)} AND "
-                        f"({facts.col('c', m)} + _rc) <= {ceiling})",
-                        [f"-{facts.rank(m)}.0", facts.col("c", m)],
-                    )
-                    for m in facts.models
-                ]
-            )
+            cands = [
+                _Candidate(
+                    facts.pos(m),
+                    f"({rank} >= {facts.rank(m)} AND {facts.eligible(m)} AND "
+                    f"({facts.cost(m)} + _rc) <= {ceiling})",
+                    (f"-{facts.rank(m)}.0", facts.cost(m)),
+                )
+                for m in facts.models
+            ]
+            blocked, moved, action = "(_v AND _t IS NULL)", "(_v AND _t IS NOT NULL)", move
+        else:
+            blocked = "_v"
     elif isinstance(pol, LatencyTargetPolicy):
         goal = num(pol.p95_ms)
-        violated = f"({live} AND _cp > {goal})"
+        condition = f"({facts.current_p95()} > {goal})"
         if pol.on_violation == "downgrade":
-            target = facts.pick(
-                [
-                    (
-                        m,
-                        f"(_rank >= {facts.rank(m)} AND {facts.col('e', m)} AND "
-                        f"{facts.col('p', m)} <= {goal})",
-                        [f"-{facts.rank(m)}.0", facts.col("p", m), facts.col("c", m)],
-                    )
-                    for m in facts.models
-                ]
-            )
-    elif isinstance(pol, ConfidenceFloorPolicy):
-        violated = f"({live} AND confidence < {num(pol.min_confidence)})"
-    else:  # pragma: no cover
-        raise TypeError(f"unknown policy {pol!r}")
-    return _Violation(live, violated, target)
-
-
-def _effect(facts: ModelFacts, k: int) -> _Effect:
-    """What a violation `_v` of policy k (with target `_t`) does: block, move, or change action/escalation."""
-    pol = facts.policies[k]
-    blocked = "FALSE"
-    moved = "FALSE"
-    new_action = "action"
-    new_escalation = "escalation"
-    if isinstance(pol, PrivacyPolicy | RegionPolicy):
-        if pol.on_violation == "block":
-            blocked = "_v"
-        elif pol.on_violation == "reroute":
-            blocked = "(_v AND _t IS NULL)"
+            cands = [
+                _Candidate(
+                    facts.pos(m),
+                    f"({rank} >= {facts.rank(m)} AND {facts.eligible(m)} AND {facts.p95(m)} <= {goal})",
+                    (f"-{facts.rank(m)}.0", facts.p95(m), facts.cost(m)),
+                )
+                for m in facts.models
+            ]
             moved = "(_v AND _t IS NOT NULL)"
-            new_action = "(CASE WHEN _v AND action IN ('allow', 'redact') THEN 'reroute' ELSE action END)"
-        else:
-            new_action = "(CASE WHEN _v AND action = 'allow' THEN 'redact' ELSE action END)"
-    elif isinstance(pol, CostCeilingPolicy):
-        blocked = "_v" if pol.on_violation == "block" else "(_v AND _t IS NULL)"
-        if pol.on_violation == "downgrade":
-            moved = "(_v AND _t IS NOT NULL)"
-            new_action = "(CASE WHEN _v AND action IN ('allow', 'redact') THEN 'reroute' ELSE action END)"
-    elif isinstance(pol, LatencyTargetPolicy):
-        moved = "(_v AND _t IS NOT NULL)"
-        new_action = (
-            "(CASE WHEN _v AND _t IS NOT NULL AND action IN ('allow', 'redact') "
-            "THEN 'reroute' ELSE action END)"
-        )
+            action = f"(CASE WHEN _v AND _t IS NOT NULL AND _a <= {REDACT} THEN {REROUTE} ELSE _a END)"
     elif isinstance(pol, ConfidenceFloorPolicy):
+        condition = f"(confidence < {num(pol.min_confidence)})"
         esc = pol.escalate_to
+        code = str(facts.escalation_code(esc))
         if esc.startswith(ESCALATION_MODEL_PREFIX):
             m = esc[len(ESCALATION_MODEL_PREFIX) :]
-            esc_sql = f"(CASE WHEN {facts.col('e', m)} THEN {q(esc)} ELSE {q(ESCALATION_HUMAN)} END)"
-        else:
-            esc_sql = q(esc)
-        new_escalation = f"(CASE WHEN _v THEN {esc_sql} ELSE escalation END)"
-    return _Effect(blocked, moved, new_action, new_escalation)
-
-
-def policy_layers(facts: ModelFacts, k: int, prev: str) -> list[tuple[str, str]]:
-    """CTEs for policy k: current-model facts, the violation `_v` and target `_t`, then applying them."""
-    pol = facts.policies[k]
-    flag_extra = "FALSE"
-    facts_sql = (
-        f"SELECT *, {facts.cur_rank()} AS _rank, {facts.current('c')} AS _cc, {facts.current('p')} AS _cp "
-        f"FROM {prev}"
+            code = f"(CASE WHEN {facts.eligible(m)} THEN {code} ELSE {HUMAN_CODE} END)"
+        escalation = f"(CASE WHEN _v THEN {code} ELSE _e END)"
+    else:  # pragma: no cover
+        raise TypeError(f"unknown policy {pol!r}")
+    # CASE, not AND: the condition is evaluated only where the policy is live
+    violated = f"(CASE WHEN {live} THEN {condition} ELSE FALSE END)"
+    return _Policy(
+        live, violated, None if cands is None else tuple(cands), blocked, moved, action, escalation
     )
-    v = _violation(facts, k)
-    # the target is only looked for where the policy is violated
-    first = f"SELECT *, {v.violated} AS _v, (CASE WHEN {v.violated} THEN {v.target} END) AS _t FROM {prev}_f"
 
-    eff = _effect(facts, k)
-    blocked = eff.blocked
-    # stage 1: the path after the policy's own change (block or move); stage 2: hard-policy restriction
-    stage1 = [
-        f"{blocked} AS _blk",
-        f"(CASE WHEN {blocked} THEN CAST(NULL AS VARCHAR) WHEN {eff.moved} THEN _t ELSE model END) AS _model",
-        f"(CASE WHEN {blocked} THEN CAST([] AS VARCHAR[]) "
-        f"WHEN {eff.moved} THEN list_filter(fallbacks, lambda x: x <> _t) ELSE fallbacks END) AS _fb1",
-        f"(CASE WHEN {blocked} THEN 'none' ELSE {eff.escalation} END) AS _esc1",
+
+def policy_layers(facts: ModelFacts, state: PathState, k: int, prev: str) -> list[tuple[str, str]]:
+    """CTEs for policy k over the path state; the last one is named `p<k>`."""
+    p = _policy(facts, k)
+    layers: list[tuple[str, str]] = [(f"{prev}_v", f"SELECT *, {p.violated} AS _v FROM {prev}")]
+    helpers = ["_v"]
+    if p.candidates:
+        picks, added = pick_layers(p.candidates, "_v", f"{prev}_v")
+        layers += picks
+        helpers += [*added, "_t"]
+    else:  # a policy that never moves the request has no target
+        layers[-1] = (f"{prev}_v", f"SELECT *, {p.violated} AS _v, CAST(NULL AS INTEGER) AS _t FROM {prev}")
+        helpers.append("_t")
+    b, mv = p.blocked, p.moved
+    # the policy's own change: block, move (dropping the target from the fallbacks), action, escalation
+    changed = [
+        f"(CASE WHEN {b} THEN CAST(NULL AS INTEGER) WHEN {mv} THEN _t ELSE {MODEL} END) AS {MODEL}",
+        f"(CASE WHEN {b} THEN {BLOCK} ELSE {p.action} END) AS _a",
+        f"(CASE WHEN {b} THEN {NONE_CODE} ELSE {p.escalation} END) AS _e",
     ]
-    fallbacks, escalation = "_fb1", "_esc1"
-    if facts.is_hard(k):
-        # while a hard policy applies (and the request is not blocked), drop what breaks it
-        keep = f"lambda x: {facts.satisfies_column(k, 'x')}"
-        restrict_live = f"({v.live} AND NOT _blk)"
-        fallbacks = f"(CASE WHEN {restrict_live} THEN list_filter(_fb1, {keep}) ELSE _fb1 END)"
-        esc_ok = facts.by_model(
-            "_esc1", {ESCALATION_MODEL_PREFIX + m: facts.satisfies(k, m) for m in facts.models}, "TRUE"
+    for j, col in enumerate(state.keep_flags()):
+        changed.append(
+            f"(CASE WHEN {b} THEN FALSE WHEN {mv} THEN ({col} AND {state.fallback_at(j)} <> _t) "
+            f"ELSE {col} END) AS {col}"
         )
-        human = q(ESCALATION_HUMAN)
-        escalation = f"(CASE WHEN {restrict_live} AND NOT {esc_ok} THEN {human} ELSE _esc1 END)"
-        flag_extra = "(len(fallbacks) <> len(_fb2) OR escalation <> _esc2)"
-    stage2 = f"SELECT *, {fallbacks} AS _fb2, {escalation} AS _esc2 FROM {prev}_s"
-    flag = f"(CASE WHEN _v OR {flag_extra} THEN list_append(flags, {q(pol.id)}) ELSE flags END) AS flags"
-    final_cols = [
-        "_model AS model",
-        "(CASE WHEN _blk THEN CAST(NULL AS VARCHAR) ELSE retrieval END) AS retrieval",
-        "(CASE WHEN _blk THEN CAST(0 AS BIGINT) ELSE context_tokens END) AS context_tokens",
-        "(CASE WHEN _blk THEN 'bypass' ELSE cache END) AS cache",
-        f"(CASE WHEN _blk THEN 'block' ELSE {eff.action} END) AS action",
-        "_fb2 AS fallbacks",
-        "_esc2 AS escalation",
-        flag,
+    if not facts.is_hard(k):
+        layers.append((f"p{k}", _select(layers[-1][0], helpers, changed, [f"_v AS _f{k}"])))
+        return layers
+    layers.append((f"{prev}_s", _select(layers[-1][0], [], changed, [])))
+    # while a hard policy applies (and the request is not blocked, now), drop what breaks it: fallbacks
+    # outside it, and an escalation to a model outside it (which becomes human review)
+    restrict = p.live
+    kept = []
+    dropped = []
+    for j, col in enumerate(state.keep_flags()):
+        ok = facts.satisfies_at(k, state.fallback_at(j))
+        kept.append(f"(CASE WHEN {col} AND {restrict} THEN {ok} ELSE {col} END) AS {col}")
+        dropped.append(f"(CASE WHEN {col} THEN NOT {ok} ELSE FALSE END)")
+    # CASE, not AND: a projection evaluates both sides of an AND on every row
+    escalation_ok = facts.satisfies_at(k, f"(_e - {HUMAN_CODE})")
+    escalated = f"(CASE WHEN _e > {HUMAN_CODE} THEN NOT {escalation_ok} ELSE FALSE END)"
+    dropped.append(escalated)
+    restricted = [
+        *kept,
+        f"(CASE WHEN _e > {HUMAN_CODE} AND {restrict} AND {escalated} THEN {HUMAN_CODE} ELSE _e END) AS _e",
     ]
-    helpers = "_rank, _cc, _cp, _v, _t, _blk, _model, _fb1, _esc1, _fb2, _esc2"
-    last = f"SELECT * EXCLUDE ({helpers}) REPLACE ({', '.join(final_cols)}) FROM {prev}_r"
-    return [
-        (f"{prev}_f", facts_sql),
-        (f"{prev}_v", first),
-        (f"{prev}_s", f"SELECT *, {', '.join(stage1)} FROM {prev}_v"),
-        (f"{prev}_r", stage2),
-        (f"p{k}", last),
-    ]
+    flag = f"(_v OR (CASE WHEN {restrict} THEN ({' OR '.join(dropped)}) ELSE FALSE END)) AS _f{k}"
+    layers.append((f"p{k}", _select(f"{prev}_s", helpers, restricted, [flag])))
+    return layers
+
+
+def _select(src: str, exclude: Sequence[str], replace: Sequence[str], extra: Sequence[str]) -> str:
+    """``SELECT * EXCLUDE (...) REPLACE (...), extra FROM src``; the extra columns may read excluded ones."""
+    star = "*"
+    if exclude:
+        star += f" EXCLUDE ({', '.join(exclude)})"
+    if replace:
+        star += f" REPLACE ({', '.join(replace)})"
+    return f"SELECT {', '.join([star, *extra])} FROM {src}"

@@ -1,8 +1,14 @@
-"""Hypothesis strategies: random valid router configs, random requests, portable regexes, rule expressions."""
+"""Hypothesis strategies: random valid router configs, random requests, portable regexes, rule expressions.
+
+The strategy builders are cached: a strategy is an immutable description, and building (and validating) a
+fresh `st.recursive`/`st.one_of` tree inside every draw cost most of the engines-agree test's time. The
+drawn values are the same either way.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from hypothesis import assume
@@ -87,9 +93,14 @@ _REGEX_CLASSES = [
 ]
 
 
-@st.composite
-def regexes(draw: st.DrawFn, depth: int = 2, anchors: bool = True) -> str:
+@cache
+def regexes(depth: int = 2, anchors: bool = True) -> st.SearchStrategy[str]:
     """A portable regex source."""
+    return _regexes(depth, anchors)
+
+
+@st.composite
+def _regexes(draw: st.DrawFn, depth: int, anchors: bool) -> str:
     parts: list[str] = []
     if anchors and draw(st.booleans()) and draw(st.booleans()):
         parts.append("^")
@@ -145,12 +156,14 @@ number_literals = st.one_of(
 text_literals = st.one_of(st.sampled_from(VOCAB[:-3]), st.text(alphabet=NO_NUL, max_size=5)).map(quote)
 
 
+@cache
 def text_exprs() -> st.SearchStrategy[str]:
     """Text-valued expressions."""
     base = st.sampled_from(TEXT_REFS)
     return st.one_of(base, base.map(lambda r: f"lower({r})"))
 
 
+@cache
 def number_exprs() -> st.SearchStrategy[str]:
     """Number-valued expressions (attrs in numeric context, arithmetic with missing and zero)."""
     leaf = st.one_of(st.sampled_from(NUMBER_REFS), number_literals)
@@ -166,6 +179,7 @@ def number_exprs() -> st.SearchStrategy[str]:
     )
 
 
+@cache
 def conditions() -> st.SearchStrategy[str]:
     """Conditions over fields, attrs and the signals kw, rx, sz, pii."""
     cmp_text = st.tuples(text_exprs(), st.sampled_from(["==", "!="]), st.one_of(text_literals, text_exprs()))
@@ -376,32 +390,48 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(router, PriceTable.from_mapping(table, source="hypothesis"))
 
 
-@st.composite
-def request_dicts(draw: st.DrawFn, i: int) -> dict[str, Any]:
+_maybe_text = st.one_of(st.none(), texts)
+_attrs = st.dictionaries(
+    st.sampled_from(["k1", "k2", "k3"]), st.one_of(st.sampled_from(ATTR_VALUES), texts), max_size=3
+)
+_ts = st.one_of(st.none(), st.datetimes(datetime(2020, 1, 1), datetime(2030, 12, 31)))
+_workflow = st.one_of(st.none(), st.sampled_from(["support", "sales", "coding", ""]), texts)
+_region = st.one_of(st.none(), st.sampled_from(["us", "eu", "apac"]))
+_data_class = st.one_of(st.none(), st.sampled_from(["confidential", "public", "internal"]))
+_prompt_tokens = st.one_of(st.none(), st.integers(0, 2**40), st.sampled_from([0, 1, 500, 501, 4000]))
+_expected_output_tokens = st.one_of(st.none(), st.integers(0, 10**6))
+
+
+@cache
+def request_dicts(i: int) -> st.SearchStrategy[dict[str, Any]]:
     """One request as a dict of Request fields."""
-    maybe_text = st.one_of(st.none(), texts)
-    attrs = draw(
-        st.dictionaries(
-            st.sampled_from(["k1", "k2", "k3"]), st.one_of(st.sampled_from(ATTR_VALUES), texts), max_size=3
-        )
-    )
+    return _request_dicts(i)
+
+
+@st.composite
+def _request_dicts(draw: st.DrawFn, i: int) -> dict[str, Any]:
+    attrs = draw(_attrs)
     return {
         "request_id": f"r{i}",
-        "ts": draw(st.one_of(st.none(), st.datetimes(datetime(2020, 1, 1), datetime(2030, 12, 31)))),
-        "workflow": draw(st.one_of(st.none(), st.sampled_from(["support", "sales", "coding", ""]), texts)),
-        "task": draw(maybe_text),
-        "team": draw(maybe_text),
-        "region": draw(st.one_of(st.none(), st.sampled_from(["us", "eu", "apac"]))),
-        "data_class": draw(st.one_of(st.none(), st.sampled_from(["confidential", "public", "internal"]))),
-        "prompt": draw(maybe_text),
-        "prompt_tokens": draw(
-            st.one_of(st.none(), st.integers(0, 2**40), st.sampled_from([0, 1, 500, 501, 4000]))
-        ),
-        "expected_output_tokens": draw(st.one_of(st.none(), st.integers(0, 10**6))),
+        "ts": draw(_ts),
+        "workflow": draw(_workflow),
+        "task": draw(_maybe_text),
+        "team": draw(_maybe_text),
+        "region": draw(_region),
+        "data_class": draw(_data_class),
+        "prompt": draw(_maybe_text),
+        "prompt_tokens": draw(_prompt_tokens),
+        "expected_output_tokens": draw(_expected_output_tokens),
         "attrs": attrs,
     }
 
 
+@cache
+def _batch(n: int) -> st.SearchStrategy[list[dict[str, Any]]]:
+    return st.tuples(*[request_dicts(i) for i in range(n)]).map(list)
+
+
+@cache
 def request_batches() -> st.SearchStrategy[list[dict[str, Any]]]:
     """One to twelve requests."""
-    return st.integers(1, 12).flatmap(lambda n: st.tuples(*[request_dicts(i) for i in range(n)]).map(list))
+    return st.integers(1, 12).flatmap(_batch)

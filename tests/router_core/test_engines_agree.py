@@ -36,8 +36,10 @@ def con() -> duckdb.DuckDBPyConnection:
 def load_requests(con: duckdb.DuckDBPyConnection, requests: list[Request]) -> None:
     cols = ", ".join(f"{name} {kind}" for name, kind in REQUEST_COLUMNS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE requests ({cols})")
-    rows = [[getattr(r, name) for name, _ in REQUEST_COLUMNS] for r in requests]
-    con.executemany(f"INSERT INTO requests VALUES ({', '.join('?' for _ in REQUEST_COLUMNS)})", rows)
+    # one INSERT for the whole batch: executemany costs a statement per row
+    row = f"({', '.join('?' for _ in REQUEST_COLUMNS)})"
+    values = [getattr(r, name) for r in requests for name, _ in REQUEST_COLUMNS]
+    con.execute(f"INSERT INTO requests VALUES {', '.join(row for _ in requests)}", values)
 
 
 def same(a: Any, b: Any) -> bool:

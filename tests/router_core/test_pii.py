@@ -411,10 +411,12 @@ PII_LIKE_TEXT = st.lists(st.tuples(FRAGMENT, SEPARATORS), min_size=1, max_size=6
 )
 
 
-@settings(max_examples=500, deadline=None)
-@given(texts=st.tuples(st.text(), PII_LIKE_TEXT, PII_LIKE_TEXT, PII_LIKE_TEXT))
+# A query's cost is compiling the patterns, not the rows: 200 examples of ten texts check as many texts as
+# 500 examples of four did, in 200 queries instead of 500.
+@settings(max_examples=200, deadline=None)
+@given(texts=st.tuples(st.text(), st.text(), *[PII_LIKE_TEXT] * 8))
 def test_engines_agree(con: duckdb.DuckDBPyConnection, texts: tuple[str, ...]) -> None:
-    """Per example: one arbitrary unicode text and three PII-like texts, evaluated in one SELECT."""
+    """Per example: two arbitrary unicode texts and eight PII-like texts, evaluated in one SELECT."""
     _assert_engines_agree(con, list(texts))
 
 
