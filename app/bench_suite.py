@@ -5,16 +5,22 @@ then times each step in a child process of its own, so every step's peak memory 
 
 | step | what is timed |
 |---|---|
-| `import` | `routelab import DIR --format requests` of a Parquet export of a sample of the traffic |
-| `scan` | DuckDB's bare evaluation of the router's compiled query (signals, rules, policies); no write |
-| `replay_sql` | `routelab replay` with the SQL engine over all N requests (decisions written) |
+| `import` | `routelab import DIR --format requests` of a Parquet export of all N requests (the SQL path) |
+| `scan` | DuckDB's bare evaluation of the router's compiled query, no write: cold and warm (see below) |
+| `replay_sql` | `routelab replay` with the SQL engine over all N requests (decisions written): cold, warm |
 | `replay_python` | the Python engine over a sample |
 | `replay_ray` | `--engine ray`, local 2-CPU Ray, on a Parquet export of the sample (if Ray is installed) |
 | `compare` | `compare` of acme v1 and v2 by task (attribution, compliance), first and second run |
 | `drift` | `drift` of acme v3, week by week |
 
-Samples keep the slow steps (Python engine, Ray start-up, row-by-row import) bounded; each result says how
-many requests it covered, so rates are comparable. The JSON document lists every step per size.
+Cold and warm: the text signals' values are kept per request in the store's signal cache
+(`datasets.signal_cache`). `scan` times the query computing them from the prompts (cold) and reading them
+from the cache the build's replays filled (warm); `replay_sql` empties the cache, replays v3 (cold: it fills
+the cache again), then v2, a version with the same signals (warm). Each reports both, with its peak memory.
+
+`import` also times the Python import path (`python_*`) on the sample's export: it converts cell by cell.
+Samples keep the slow steps (Python engine, Ray start-up, the Python import path) bounded; each result says
+how many requests it covered, so rates are comparable. The JSON document lists every step per size.
 """
 
 from __future__ import annotations
@@ -38,47 +44,103 @@ VERSIONS = (1, 2, 3)
 
 
 def _step_import(db: Path, sample: int, work: Path) -> dict[str, Any]:
-    from routelab.datasets.importers import import_file
+    """All N requests through the SQL path (`parquet_sql`), the sample through the Python path."""
+    from routelab.datasets.importers import import_file, parquet_sql
     from routelab.datasets.parquet import export_requests
     from routelab.datasets.store import open_store
 
-    with open_store(_sample_db(db), read_only=True) as store:
+    with open_store(db, read_only=True) as store:
         export_requests(store, work / "traffic", where=None, partition_by="week")
+    with open_store(_sample_db(db), read_only=True) as store:
+        export_requests(store, work / "sample", where=None, partition_by="week")
     with open_store(work / "import.duckdb") as target:
+        # which path import_file takes (untimed: its own check runs again inside the timed import)
+        staged = parquet_sql.stage(target.cursor(), work / "traffic", {}, {})
         t0 = time.perf_counter()
         report = import_file(target, work / "traffic", "requests", progress=False)
         seconds = time.perf_counter() - t0
-    return {"rows": report.n_rows, "seconds": seconds, "rows_per_s": report.n_rows / seconds}
+    with open_store(work / "python.duckdb") as target:
+        t0 = time.perf_counter()
+        slow = import_file(target, work / "sample", "requests", progress=False, engine="python")
+        py_seconds = time.perf_counter() - t0
+    rate, py_rate = report.n_rows / seconds, slow.n_rows / py_seconds
+    return {
+        "rows": report.n_rows,
+        "seconds": seconds,
+        "rows_per_s": rate,
+        "path": "sql" if isinstance(staged, parquet_sql.Staged) else f"python: {staged.reason}",
+        "python_rows": slow.n_rows,
+        "python_seconds": py_seconds,
+        "python_rows_per_s": py_rate,
+        "sql_over_python": rate / py_rate,
+    }
 
 
 def _step_scan(db: Path, sample: int, work: Path) -> dict[str, Any]:
     from routelab.datasets import prices as price_store
-    from routelab.datasets import routers
+    from routelab.datasets import routers, signal_cache
     from routelab.datasets.replay import REQUEST_FIELDS
     from routelab.datasets.store import open_store
     from routelab.router_core.sql import compile_sql
 
+    def timed(sql: str) -> tuple[int, float]:
+        t0 = time.perf_counter()
+        n = store.scalar(f"SELECT count(*) FROM ({sql}) WHERE rule_id IS NOT NULL AND model IS NOT NULL")
+        return int(n or 0), time.perf_counter() - t0
+
     with open_store(db, read_only=True) as store:
         router = routers.get(store, "acme-gateway@3")
         _pid, table = price_store.load_stored(store, None)
-        source = f"(SELECT {', '.join(REQUEST_FIELDS)} FROM requests)"
-        sql = compile_sql(router, table, source)
-        t0 = time.perf_counter()
-        n = store.scalar(f"SELECT count(*) FROM ({sql}) WHERE rule_id IS NOT NULL AND model IS NOT NULL")
-        seconds = time.perf_counter() - t0
-    n_total = int(n or 0)
-    return {"requests": n_total, "seconds": seconds, "decisions_per_s": n_total / seconds}
+        # cold: every text signal computed from the prompts, as before the signal cache
+        n_total, seconds = timed(
+            compile_sql(router, table, f"(SELECT {', '.join(REQUEST_FIELDS)} FROM requests)")
+        )
+        # warm: the values the build's replays (v1, v2: the same signals) left in the cache
+        cached = signal_cache.relation(store, router)
+        _n, warm = timed(compile_sql(router, table, cached.source, cache=cached.cache))
+    return {
+        "requests": n_total,
+        "seconds": seconds,
+        "decisions_per_s": n_total / seconds,
+        "warm_seconds": warm,
+        "warm_decisions_per_s": n_total / warm,
+        "warm_values_computed": cached.computed,
+        "note": "seconds: signals computed from the prompts; warm_seconds: read from the signal cache",
+    }
 
 
 def _step_replay_sql(db: Path, sample: int, work: Path) -> dict[str, Any]:
+    from routelab.app.benchmarks import vm_hwm_mb
     from routelab.datasets import replay
+    from routelab.datasets.bench import reset_peak_rss
     from routelab.datasets.store import open_store
 
     with open_store(db) as store:
+        store.execute("DELETE FROM request_signals")  # untimed: the cold replay starts from an empty cache
         t0 = time.perf_counter()
         run = replay.replay(store, "acme-gateway@3", engine="sql", progress=False)
         seconds = time.perf_counter() - t0
-    return {"requests": run.n_decisions, "seconds": seconds, "decisions_per_s": run.n_decisions / seconds}
+        cold_peak = vm_hwm_mb()
+        reset = reset_peak_rss()
+        # warm: v2 has v3's signals, read from the cache the cold replay filled (its decisions come out
+        # the same as the build's, which `compare` reads later)
+        t0 = time.perf_counter()
+        warm = replay.replay(store, "acme-gateway@2", engine="sql", progress=False)
+        warm_seconds = time.perf_counter() - t0
+        warm_peak = vm_hwm_mb() if reset else None
+    return {
+        "requests": run.n_decisions,
+        "seconds": seconds,
+        "decisions_per_s": run.n_decisions / seconds,
+        "cold_peak_rss_mb": cold_peak,
+        "warm_requests": warm.n_decisions,
+        "warm_seconds": warm_seconds,
+        "warm_decisions_per_s": warm.n_decisions / warm_seconds,
+        "warm_peak_rss_mb": warm_peak,
+        "peak_rss_mb": max(cold_peak, warm_peak or 0.0),
+        "note": "seconds: the cold replay of v3 (computes the text signals, fills the signal cache); "
+        "warm_seconds: v2 (same signals) reading them from the cache; peak_rss_mb: the whole step",
+    }
 
 
 def _step_replay_python(db: Path, sample: int, work: Path) -> dict[str, Any]:
@@ -171,7 +233,7 @@ def child(argv: Sequence[str]) -> None:
 
     step, db, sample, work = argv
     out = STEP_FUNCTIONS[step](Path(db), int(sample), Path(work))
-    out["peak_rss_mb"] = vm_hwm_mb()
+    out.setdefault("peak_rss_mb", vm_hwm_mb())  # a step that reset its peak reports its own
     print(json.dumps(out))
 
 
@@ -276,9 +338,13 @@ def run_suite(
             scan, sql = steps_out.get("scan", {}), steps_out.get("replay_sql", {})
             if "seconds" in scan and "seconds" in sql:
                 entry["replay_over_scan"] = sql["seconds"] / scan["seconds"]
+            if "warm_seconds" in scan and "warm_seconds" in sql:
+                entry["warm_replay_over_scan"] = sql["warm_seconds"] / scan["warm_seconds"]
             py = steps_out.get("replay_python", {})
             if "decisions_per_s" in sql and "decisions_per_s" in py:
                 entry["sql_over_python"] = sql["decisions_per_s"] / py["decisions_per_s"]
+            if "warm_decisions_per_s" in sql and "decisions_per_s" in py:
+                entry["sql_warm_over_python"] = sql["warm_decisions_per_s"] / py["decisions_per_s"]
             out["sizes"].append(entry)
     return out
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,34 @@ def _check_listed(name: str, rels: list[str], manifest: dict[str, Any]) -> dict[
     return {k: (int(v) if isinstance(v, int) else None) for k, v in listed.items()}
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A directory's Parquet files and what its manifest says about them."""
+
+    files: list[Path]
+    """The files, sorted by relative path."""
+    rels: list[str]
+    """Their paths relative to the directory (POSIX form)."""
+    derived: set[str]
+    """Partition columns the manifest marks as derived from the data (dropped on import)."""
+    expected: dict[str, int | None]
+    """Row count per relative path, as the manifest lists it (empty without a manifest)."""
+
+
+def listing(name: str, directory: Path) -> Listing:
+    """The files to import from `directory`, checked against its manifest when it has one.
+
+    Raises:
+        ImportFileError: no Parquet file, an invalid manifest, or a file the manifest does not account for.
+    """
+    name = name.rstrip("/")
+    files = _files(name, directory)
+    manifest = read_manifest(directory)
+    rels = [f.relative_to(directory).as_posix() for f in files]
+    expected = _check_listed(name, rels, manifest) if manifest is not None else {}
+    return Listing(files, rels, _derived(manifest), expected)
+
+
 def read_parquet_dir(name: str, directory: Path) -> RawTable:
     """Read every Parquet file below `directory` into one `RawTable` (see the module docstring).
 
@@ -92,13 +121,10 @@ def read_parquet_dir(name: str, directory: Path) -> RawTable:
     import pyarrow.parquet as pq
 
     name = name.rstrip("/")
-    files = _files(name, directory)
-    manifest = read_manifest(directory)
-    derived = _derived(manifest)
-    rels = [f.relative_to(directory).as_posix() for f in files]
-    expected = _check_listed(name, rels, manifest) if manifest is not None else {}
+    listed = listing(name, directory)
+    derived, expected = listed.derived, listed.expected
     tables, parts, start = [], [], 1
-    for file, rel in zip(files, rels, strict=True):
+    for file, rel in zip(listed.files, listed.rels, strict=True):
         where = f"{name}/{rel}"
         try:
             table = pq.ParquetFile(file).read()
