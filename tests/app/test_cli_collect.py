@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 import pytest
@@ -15,7 +15,9 @@ from routelab.app.commands.collect import human_verdicts, judge_agreement, parse
 from routelab.app.commands.common import CliError
 from routelab.datasets.collect_litellm import litellm_module
 from routelab.datasets.store import open_store
-from routelab.datasets.workspace import build_demo
+
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
 
 REF = "acme-gateway@2"
 
@@ -27,10 +29,9 @@ class Run(NamedTuple):
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cli-collect") / "demo.duckdb"
+def demo_file(tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores) -> Path:
+    path = demo_stores.copy(tmp_path_factory.mktemp("cli-collect") / "demo.duckdb", seed=9, n_requests=300)
     with open_store(path) as store:
-        build_demo(store, seed=9, n_requests=300)
         store.execute("DELETE FROM outcomes")  # a team without outcome data
     return path
 

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from routelab.app.cli import main
 from routelab.datasets.store import open_store
-from routelab.datasets.workspace import build_demo
+
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
 
 KEYS = {"baseline", "candidate", "n", "accuracy", "cost", "latency", "flips", "slices", "attribution", "gate"}
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+def db(tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores) -> str:
     path = tmp_path_factory.mktemp("compare") / "demo.duckdb"
-    with open_store(path) as store:
-        build_demo(store, seed=11, n_requests=1500)
-    return str(path)
+    return str(demo_stores.copy(path, seed=11, n_requests=1500))
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -1,5 +1,8 @@
 """`routelab ops` on the default demo (seed 7, 20,000 requests), which logs timeouts, fallbacks, cache hits.
 
+The store is `routelab demo`'s (`build_demo`, shared with test_ope_demo.py): ops reads the traffic, its
+outcomes, labels and annotations, none of which the replays of acme v1-v3 touch.
+
 The demo plants (datasets/demo/story.py) a gpt-4o incident: on day 23 from 13:00 to 19:00 UTC most gpt-4o
 calls fail and lanes with fallbacks fall back to Claude Sonnet 4.5; cache hits happen only on lanes whose
 path serves from cache. Expected numbers are computed here with pandas from the stored rows.
@@ -12,17 +15,19 @@ import io
 import json
 import uuid
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
 
 from routelab.app.cli import main
 from routelab.app.ops_flow import ops_summary
-from routelab.datasets import demo
 from routelab.datasets.demo import INCIDENT
 from routelab.datasets.store import open_store
 from routelab.evaluators.ops_fields import prompt_template
+
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
 
 START = date(2026, 9, 7)
 INCIDENT_DAY = START + timedelta(days=INCIDENT[0])
@@ -37,11 +42,10 @@ def ops_json(*argv: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+def db(tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores) -> str:
     """The demo's traffic, plus one cache hit whose gold says bypass and one an annotator rejected."""
-    path = tmp_path_factory.mktemp("ops_demo") / "demo.duckdb"
+    path = demo_stores.copy(tmp_path_factory.mktemp("ops_demo") / "demo.duckdb", seed=7, n_requests=20_000)
     with open_store(path) as store:
-        demo.write_demo(store, demo.generate())
         hits = [r[0] for r in store.execute(
             "SELECT request_id FROM outcomes WHERE kind = 'logged' AND cache_hit ORDER BY request_id LIMIT 2"
         ).fetchall()]  # fmt: skip

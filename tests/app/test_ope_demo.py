@@ -16,15 +16,17 @@ outcomes carry server errors and fallbacks the full-information rows do not (abo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 import pytest
 
 from routelab.datasets import queries
 from routelab.datasets.store import open_store
-from routelab.datasets.workspace import build_demo
 from routelab.evaluators.offpolicy import OffPolicyResult, off_policy
+
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
 
 VERSIONS = ("acme-gateway@1", "acme-gateway@2", "acme-gateway@3")
 FEATURES = ("workflow", "task")
@@ -38,10 +40,11 @@ class Checked(NamedTuple):
 
 
 @pytest.fixture(scope="module")
-def checked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Checked]]:
-    path = tmp_path_factory.mktemp("ope") / "demo.duckdb"
+def checked(
+    tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores
+) -> Iterator[dict[str, Checked]]:
+    path = demo_stores.copy(tmp_path_factory.mktemp("ope") / "demo.duckdb", seed=7, n_requests=20_000)
     with open_store(path) as store:
-        build_demo(store, seed=7, n_requests=20_000)
         logged = queries.outcomes(store, "logged").merge(
             queries.requests(store, FEATURES), on="request_id", validate="one_to_one"
         )

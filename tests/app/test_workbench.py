@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from routelab.datasets.annotations import Judgement, record
 from routelab.datasets.store import open_store
-from routelab.datasets.workspace import build_demo
 
 from ..workbench_app import assert_clean as _ok
 from ..workbench_app import workbench
 
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
+
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+def db(tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores) -> str:
     path = tmp_path_factory.mktemp("workbench") / "demo.duckdb"
-    with open_store(path) as store:
-        build_demo(store, seed=5, n_requests=1200)
-    return str(path)
+    return str(demo_stores.copy(path, seed=5, n_requests=1200))
 
 
 @pytest.fixture

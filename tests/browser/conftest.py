@@ -23,12 +23,12 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from routelab.datasets.store import open_store
-from routelab.datasets.workspace import build_demo
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -146,12 +146,9 @@ def new_session(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo store, built once per module; each server works on a copy of it."""
-    path = tmp_path_factory.mktemp("browser-demo") / "demo.duckdb"
-    with open_store(path) as store:
-        build_demo(store, seed=5, n_requests=1200)
-    return path
+def demo_template(tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores) -> Path:
+    """The demo store (seed 5, 1,200 requests; built once per session); each server works on a copy of it."""
+    return demo_stores.copy(tmp_path_factory.mktemp("browser-demo") / "demo.duckdb", seed=5, n_requests=1200)
 
 
 def _free_port() -> int:

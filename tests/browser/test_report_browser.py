@@ -16,7 +16,7 @@ from routelab.reports.render import render_html
 
 def _builders() -> Any:
     """tests/reports/builders.py (this folder is a package of its own, so it cannot import it relatively)."""
-    name = "report_builders"
+    name = "report_builders"  # the name tests/conftest.py loads it under, for the session's `bundle`
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
             name, Path(__file__).parents[1] / "reports" / "builders.py"
@@ -33,9 +33,9 @@ PAYLOAD = builders.PAYLOAD
 
 
 @pytest.fixture(scope="module")
-def report_bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    db = builders.build_store(tmp_path_factory.mktemp("report-browser") / "demo.duckdb", n_requests=1500)
-    return dict(builders.build_bundle(db))
+def report_bundle(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The report tests' bundle (tests/conftest.py: the demo store of seed 4, built once per session)."""
+    return bundle
 
 
 def _open_offline(new_session: Any, page_file: Path) -> tuple[Any, list[str], list[str]]:

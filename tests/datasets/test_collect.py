@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
@@ -24,7 +24,9 @@ from routelab.datasets.collect_litellm import CollectError, CredentialsError, li
 from routelab.datasets.collect_plan import estimate_usd
 from routelab.datasets.errors import NotFoundError
 from routelab.datasets.store import Store, open_store
-from routelab.datasets.workspace import build_demo
+
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
 
 REF = "acme-gateway@2"
 ANSWER = "Here is what to do: open Settings, then Billing. Write to me at jane.doe@example.com if it fails."
@@ -96,11 +98,9 @@ def server_error(model: str, message: str = "overloaded") -> BaseException:
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("collect") / "demo.duckdb"
-    with open_store(path) as store:
-        build_demo(store, seed=9, n_requests=300)
-    return path
+def demo_file(tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores) -> Path:
+    """The demo store (seed 9, 300 requests); tests work on copies of it."""
+    return demo_stores.copy(tmp_path_factory.mktemp("collect") / "demo.duckdb", seed=9, n_requests=300)
 
 
 @pytest.fixture

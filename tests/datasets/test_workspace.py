@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from routelab.datasets import replay
 from routelab.datasets.store import Store, open_store
-from routelab.datasets.workspace import build_demo
 from routelab.router_core.sql import DECISION_COLUMNS
+
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
 
 COLUMNS = ", ".join(c for c in DECISION_COLUMNS if c != "router")
 
 
 @pytest.fixture(scope="module")
-def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, dict[str, object]]]:
-    path: Path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+def demo_store(
+    tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores
+) -> Iterator[tuple[Store, dict[str, object]]]:
+    """A copy of the demo store (`build_demo`, seed 11, 1,500 requests) and what `build_demo` returned."""
+    path: Path = demo_stores.copy(tmp_path_factory.mktemp("demo") / "demo.duckdb", seed=11, n_requests=1500)
+    summary = demo_stores.summary(seed=11, n_requests=1500)
     with open_store(path) as store:
-        summary = build_demo(store, seed=11, n_requests=1500)
         yield store, summary
 
 

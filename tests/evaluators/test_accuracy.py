@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
@@ -19,6 +19,9 @@ from routelab.evaluators.gold import GoldLabels, resolve_gold
 from routelab.evaluators.intervals import wilson
 
 from .builders import MODEL_TIERS, make_decision, make_label
+
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
 
 TIERS = ("small", "medium", "large")
 PRICES = {"s1": 1.0, "s2": 0.5, "m1": 2.0, "l1": 4.0}
@@ -334,14 +337,14 @@ def test_every_interval_contains_its_estimate(
 
 
 @pytest.fixture(scope="module")
-def demo_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, AccuracyResult]:
+def demo_results(
+    tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores
+) -> dict[str, AccuracyResult]:
     from routelab.datasets import queries, routers
     from routelab.datasets.store import open_store
-    from routelab.datasets.workspace import build_demo
 
-    path: Path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    path: Path = demo_stores.copy(tmp_path_factory.mktemp("demo") / "demo.duckdb", seed=11, n_requests=1500)
     with open_store(path) as store:
-        build_demo(store, seed=11, n_requests=1500)
         gold = resolve_gold(queries.labels(store), queries.annotations(store))
         requests = queries.requests(store, ["workflow", "task"])
         support = requests["workflow"].eq("support") & requests["task"].isin(["refund", "billing_dispute"])

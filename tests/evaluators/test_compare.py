@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
@@ -24,6 +24,9 @@ from routelab.evaluators.intervals import wilson
 from routelab.evaluators.rank_tests import benjamini_hochberg
 
 from .builders import MODEL_TIERS, make_decision, make_label
+
+if TYPE_CHECKING:
+    from ..conftest import DemoStores
 
 
 def gold_of(*labels: dict[str, Any]) -> GoldLabels:
@@ -454,14 +457,12 @@ DEMO_TASKS = ("refund", "billing_dispute")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_stores: DemoStores) -> dict[str, Any]:
     from routelab.datasets import queries
     from routelab.datasets.store import open_store
-    from routelab.datasets.workspace import build_demo
 
-    path: Path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    path: Path = demo_stores.copy(tmp_path_factory.mktemp("demo") / "demo.duckdb", seed=11, n_requests=1500)
     with open_store(path) as store:
-        build_demo(store, seed=11, n_requests=1500)
         gold = resolve_gold(queries.labels(store), queries.annotations(store))
         requests = queries.requests(store, ["task", "workflow"])
         decisions = {v: queries.decisions(store, f"acme-gateway@{v}") for v in ("1", "2", "3")}
