@@ -213,8 +213,12 @@ def open_pairing(
         EvaluatorError: a bad label or annotation (as `resolve_gold` raises).
     """
     from routelab.datasets import paired_sql, pii_cache
+    from routelab.datasets.queries import request_select
     from routelab.router_core.pii import PiiType
 
+    request_select(
+        ["ts" if f == "week" else f for f in by]
+    )  # an unknown field fails before anything is written
     inputs = _inputs(store, base, candidate)
     pii = None
     if compliance:
