@@ -23,6 +23,9 @@ from routelab.datasets.importers.source import DROP
 from routelab.datasets.parquet import partition_values
 
 TOKEN_FIELDS = ("prompt_tokens", "expected_output_tokens")
+#: DuckDB errors that come from the files' content (a damaged page, invalid UTF-8): the Python path reads
+#: the files again and says what is wrong where.
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException)
 _INT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 #: DuckDB's type name → the kind of its values (`arrow_kind` gives pyarrow's side).
 DUCKDB_KINDS = {
@@ -217,7 +220,7 @@ def _check_kinds(cur: duckdb.DuckDBPyConnection, plan: Plan, group: Group) -> st
             return f"column {column!r}: {kind} values as {used} are converted by the Python path"
     try:
         described = cur.execute(f"DESCRIBE SELECT * FROM {group.read()}").fetchall()
-    except duckdb.Error as exc:
+    except READ_ERRORS as exc:
         return f"DuckDB cannot read {group.files[0]}: {exc}"
     duck = {str(r[0]): DUCKDB_KINDS.get(str(r[1]), str(r[1])) for r in described}
     for column, kind in group.kinds.items():

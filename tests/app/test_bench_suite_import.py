@@ -17,3 +17,4 @@ def test_the_import_step_times_both_paths() -> None:
     assert figures["python_rows_per_s"] == pytest.approx(sample / figures["python_seconds"])
     assert figures["sql_over_python"] == pytest.approx(figures["rows_per_s"] / figures["python_rows_per_s"])
     assert figures["peak_rss_mb"] > 0
+    assert figures["peak_rss_from"] in ("import", "export and import")

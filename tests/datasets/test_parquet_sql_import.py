@@ -16,7 +16,7 @@ import pytest
 from routelab.datasets import pii_cache
 from routelab.datasets.demo import generate, write_demo
 from routelab.datasets.errors import DatasetError, ImportFileError
-from routelab.datasets.importers import ImportReport, import_file, parquet_sql
+from routelab.datasets.importers import ImportReport, import_file, parquet_rows, parquet_sql
 from routelab.datasets.parquet import HIVE_NULL, export_requests
 from routelab.datasets.store import Store, open_store
 from routelab.datasets.tables import ConflictError
@@ -338,7 +338,7 @@ def test_a_map_repeating_a_key_goes_to_the_python_path(tmp_path: Path) -> None:
 
 
 def test_whitespace_is_what_python_strips() -> None:
-    assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == parquet_sql.WHITESPACE
+    assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == parquet_rows.WHITESPACE
 
 
 def test_the_json_of_a_recorded_import_names_no_engine(tmp_path: Path) -> None:
@@ -421,3 +421,14 @@ def test_duckdb_settings_are_restored_after_an_import_and_after_a_refused_one(tm
         with pytest.raises(ConflictError):
             import_file(store, requests_file(tmp_path / "b.parquet", "b"), "requests", progress=False)
         assert settings(store) == before
+
+
+def test_a_truncated_file_gets_the_python_message(tmp_path: Path) -> None:
+    file = requests_file(tmp_path / "a.parquet", "a")
+    file.write_bytes(file.read_bytes()[:-20])
+    with open_store(tmp_path / "s.duckdb") as store:
+        staged = parquet_sql.stage(store.cursor(), file, {}, {})
+        assert isinstance(staged, parquet_sql.Fallback)
+        with pytest.raises(ImportFileError, match="not a readable Parquet file"):
+            import_file(store, file, "requests", progress=False)
+        assert store.scalar("SELECT count(*) FROM imports") == 0
