@@ -42,6 +42,7 @@ def test_a_small_suite_reports_each_step(tmp_path: Path, capsys: pytest.CaptureF
     assert steps["scan"]["requests"] == steps["replay_sql"]["requests"] == n
     assert steps["replay_python"]["requests"] == sample
     assert steps["compare"]["requests"] == n
+    assert steps["compare"]["pii_cache_seconds"] > 0
     for figures in steps.values():
         assert figures["seconds"] > 0
         assert figures["peak_rss_mb"] > 0
@@ -58,3 +59,16 @@ def test_drift_brings_the_replay_it_needs() -> None:
     assert list(out["sizes"][0]["steps"]) == ["replay_sql", "drift"]
     assert out["sizes"][0]["steps"]["drift"]["seconds"] > 0
     assert any("drift" in line for line in lines)
+
+
+def test_bench_compare_times_the_pii_cache_apart_from_the_compare(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "compare", "--requests", "1500", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n_requests"] == 1_500
+    assert 0 < doc["labelled"] < doc["n_requests"]
+    assert 0 < doc["flip_rate"] < 1  # v1 and v2 route the demo differently
+    for key in ("pii_cache_seconds", "compare_seconds", "compare_seconds_warm", "peak_rss_mb"):
+        assert doc[key] > 0, key
+    assert main(["bench", "compare", "--requests", "1200"]) == 0
+    out = capsys.readouterr().out
+    assert "PII cache" in out and "1,200 requests" in out
