@@ -10,7 +10,7 @@ then times each step in a child process of its own, so every step's peak memory 
 | `replay_sql` | `routelab replay` with the SQL engine over all N requests (decisions written): cold, warm |
 | `replay_python` | the Python engine over a sample |
 | `replay_ray` | `--engine ray`, local 2-CPU Ray, on a Parquet export of the sample (if Ray is installed) |
-| `compare` | the store's PII cache filled (timed on its own, once per store), then `compare` of acme v1 and v2 by task (attribution, compliance), first and second run |
+| `compare` | the PII cache filled (once per store, timed apart), then `compare` v1 → v2 by task, twice |
 | `drift` | `drift` of acme v3, week by week |
 
 Cold and warm: the text signals' values are kept per request in the store's signal cache

@@ -220,13 +220,45 @@ def replay(
             else:
                 raise DatasetError(f"unknown engine {engine!r}; use sql or python")
             duration = time.perf_counter() - t0
-            cur.execute(
-                "INSERT INTO replay_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, ref, config_hash(router), pid, engine, where, n, started, now_utc(), duration],
-            )
+            run = ReplayRun(run_id, ref, config_hash(router), pid, engine, where, n, duration)
+            record_run(cur, run, started)
     except PriceError as exc:
         raise DatasetError(f"{ref} with price table {pid}: {exc}") from exc
-    return ReplayRun(run_id, ref, config_hash(router), pid, engine, where, n, duration)
+    return run
+
+
+#: The columns of `replay_runs` a run writes, by name (migration 9 added the directories).
+RUN_COLUMNS = (
+    "run_id, router, router_hash, price_table_id, engine, where_clause, n_decisions, started_at, "
+    "finished_at, duration_s, input_dir, output_dir"
+)
+
+
+def record_run(
+    cur: Any, run: ReplayRun, started: Any, input_dir: str | None = None, output_dir: str | None = None
+) -> None:
+    """Record a finished replay in `replay_runs`, in the caller's transaction (finished now).
+
+    `input_dir` and `output_dir` are the directories a replay read its requests from and wrote its
+    decisions to when those were files (`--engine ray`); None when it read and wrote only the store.
+    """
+    cur.execute(
+        f"INSERT INTO replay_runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run.run_id,
+            run.router,
+            run.router_hash,
+            run.price_table_id,
+            run.engine,
+            run.where,
+            run.n_decisions,
+            started,
+            now_utc(),
+            run.duration_s,
+            input_dir,
+            output_dir,
+        ],
+    )
 
 
 def explain(store: Store, request_id: str, ref: str, price_table_id: str | None = None) -> Any:

@@ -278,7 +278,7 @@ def replay_ray(
     from routelab.datasets import prices as price_store
     from routelab.datasets import routers
     from routelab.datasets.parquet import parquet_files, require_empty_dir
-    from routelab.datasets.replay import ReplayRun, request_filter
+    from routelab.datasets.replay import ReplayRun, record_run, request_filter
     from routelab.datasets.store import now_utc
     from routelab.router_core.errors import PriceError
     from routelab.router_core.identity import config_hash
@@ -309,11 +309,8 @@ def replay_ray(
         n, unknown = _load(cur, ref, [str(f) for f in written])
         load_s = time.perf_counter() - t_load
         duration = ray_s + load_s
-        cur.execute(
-            "INSERT INTO replay_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, ref, config_hash(router), pid, "ray", where, n, started, now_utc(), duration],
-        )
-    run = ReplayRun(run_id, ref, config_hash(router), pid, "ray", where, n, duration)
+        run = ReplayRun(run_id, ref, config_hash(router), pid, "ray", where, n, duration)
+        record_run(cur, run, started, str(source.resolve()), str(output.resolve()))
     size = sum(f.stat().st_size for f in written)
     start_s = t0 - t_start
     return RayReplay(run, str(source), str(output), len(written), size, start_s, ray_s, load_s, unknown)

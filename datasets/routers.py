@@ -96,7 +96,8 @@ def list_versions(store: Store) -> list[dict[str, object]]:
     df = store.df(
         """
         SELECT v.name || '@' || v.version AS ref, v.hash, v.description, v.registered_at,
-               r.run_id AS last_run, r.engine, r.n_decisions, r.finished_at AS replayed_at
+               r.run_id AS last_run, r.engine, r.n_decisions, r.finished_at AS replayed_at,
+               r.input_dir
         FROM router_versions v
         LEFT JOIN (
             SELECT *, row_number() OVER (PARTITION BY router ORDER BY finished_at DESC) AS rn FROM replay_runs

@@ -128,9 +128,9 @@ def cmd_bench_compare(args: argparse.Namespace) -> int:
         print_json(result)
         return 0
     print(f"compare benchmark: {result['n_requests']:,} requests ({result['labelled']:,} labelled), by task")
-    print(f"  PII cache      {result['pii_cache_seconds']:>10.2f} s  (once per store: every prompt scanned, kept)")
+    print(f"  PII cache      {result['pii_cache_seconds']:>10.2f} s  (once per store: prompts scanned, kept)")
     print(f"  compare        {result['compare_seconds']:>10.2f} s  (flip rate {result['flip_rate']:.1%})")
-    print(f"  again          {result['compare_seconds_warm']:>10.2f} s  (same process: imports done, versions parsed)")
+    print(f"  again          {result['compare_seconds_warm']:>10.2f} s  (same process, imports done)")
     print(f"  peak RSS       {result['peak_rss_mb']:>10,.0f} MB  (whole process, replays included)")
     return 0
 

@@ -141,8 +141,9 @@ def cmd_router_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no router versions registered; add one with `routelab router add FILE`")
     for r in rows:
+        source = f" from {r['input_dir']}" if r.get("input_dir") else ""
         replayed = (
-            f"{r['n_decisions']} decisions ({r['engine']}, {r['replayed_at']:%Y-%m-%d %H:%M})"
+            f"{r['n_decisions']} decisions ({r['engine']}{source}, {r['replayed_at']:%Y-%m-%d %H:%M})"
             if r["last_run"]
             else "not replayed"
         )

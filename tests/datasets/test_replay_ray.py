@@ -91,6 +91,13 @@ def test_ray_decisions_equal_the_sql_engines_for_every_request_and_column(
     assert ray_row["router_hash"] == sql_row["router_hash"]
     assert ray_row["price_table_id"] == sql_row["price_table_id"]
     assert ray_row["n_decisions"] == N
+    # the run names the files it read and wrote (absolute); the SQL engine's run read only the store
+    assert (ray_row["input_dir"], ray_row["output_dir"]) == (
+        str(ws.parquet.resolve()),
+        str((ws.tmp / "decisions").resolve()),
+    )
+    assert pd.isna(sql_row["input_dir"])
+    assert pd.isna(sql_row["output_dir"])
 
 
 def test_compare_reads_a_ray_run(
@@ -100,6 +107,17 @@ def test_compare_reads_a_ray_run(
     out = capsys.readouterr().out
     assert code == 0
     assert json.loads(out)["n"] > 0
+
+
+def test_router_list_names_the_input_of_a_ray_run(
+    ws: Workspace, ray_run: RayReplay, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["router", "list", "--db", ws.db]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(REF))
+    assert f"(ray from {ws.parquet.resolve()}, " in line
+    assert main(["router", "list", "--db", ws.db, "--json"]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["ref"] == REF)
+    assert (row["engine"], row["input_dir"]) == ("ray", str(ws.parquet.resolve()))
 
 
 def test_where_selects_the_same_requests_as_the_sql_engine(

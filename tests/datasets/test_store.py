@@ -23,7 +23,7 @@ def test_new_store_is_at_the_latest_schema(store: Store) -> None:
 
 
 @pytest.mark.parametrize(
-    "start", [1, 2, 3, 4, 6], ids=["from-v1", "from-v2", "from-v3", "from-v4", "from-v6"]
+    "start", [1, 2, 3, 4, 6, 8], ids=["from-v1", "from-v2", "from-v3", "from-v4", "from-v6", "from-v8"]
 )
 def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, start: int) -> None:
     path = tmp_path / "old.duckdb"
@@ -34,9 +34,16 @@ def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, sta
         "INSERT INTO annotations (annotation_id, request_id, router, annotator, kind, verdict, created_at) "
         "VALUES ('a1', 'r1', 'acme@1', 'ann', 'judgement', 'correct', now())"
     )
+    con.execute(
+        "INSERT INTO replay_runs VALUES ('run1', 'acme@1', 'h', 'p', 'sql', NULL, 1, now(), now(), 0.5)"
+    )
     con.close()
     with open_store(path) as store:
         assert schema_version(store.con) == migrations()[-1].number
+        # migration 9 gives the runs made before it their (empty) input and output directories
+        assert store.execute(
+            "SELECT run_id, engine, n_decisions, input_dir, output_dir FROM replay_runs"
+        ).fetchall() == [("run1", "sql", 1, None, None)]
         assert store.execute("SELECT request_id, prompt, attrs FROM requests").fetchall() == [
             ("r1", "hello", {"k": "v"})
         ]
