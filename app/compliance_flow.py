@@ -190,6 +190,48 @@ def compliance_timeline_stored(
     return [p.model_dump(mode="json") for p in result.periods]
 
 
+def compliance_timeline_counted(
+    store: Any, ref: str, *, by: str = "week", partitions: int | None = None
+) -> list[dict[str, Any]]:
+    """`compliance_timeline_stored` counted inside DuckDB: the same periods, without loading the version.
+
+    Decisions are grouped by day and everything the flags read (`datasets.drift_sql.compliance_groups`,
+    in `partitions` passes; None: `app.drift_store.partitions_for` the version's decisions); each group
+    is flagged once as if it were one request and counted with its size
+    (`evaluators.compliance.periods_counted`).
+    """
+    import pandas as pd
+
+    from routelab.datasets import drift_sql, pii_cache
+    from routelab.evaluators.compliance import DEFAULT_RULES, flag_breaches, periods_counted
+    from routelab.router_core.pii import PiiType
+
+    cached = pii_cache.pii_types(store, tuple(PiiType))
+    pii = (cached.query.sql, list(cached.query.params))
+    if partitions is None:
+        from routelab.app.drift_store import partitions_for
+
+        decided = store.scalar("SELECT count(*) FROM decisions WHERE router = ?", [ref])
+        partitions = partitions_for(int(decided or 0))
+    groups = drift_sql.compliance_groups(store, ref, pii, partitions)
+    if groups.empty:
+        version_decisions(store, ref)  # raises, naming the replayed versions, when there is no decision
+    keys = [f"g{i:09d}" for i in range(len(groups))]
+    request_cols = [*drift_sql.COMPLIANCE_REQUEST_FIELDS, "pii_types"]
+    requests = pd.DataFrame({"request_id": keys, **{c: groups[c].to_numpy() for c in request_cols}})
+    decisions = pd.DataFrame(
+        {
+            "router": ref,
+            "request_id": keys,
+            **{c: groups[c].to_numpy() for c in drift_sql.COMPLIANCE_DECISION_FIELDS},
+        }
+    )
+    flags = flag_breaches(decisions, requests, version_models(store, ref), rules=DEFAULT_RULES)
+    info = groups[["day", "n", "ids"]].assign(key=keys)
+    periods = periods_counted(flags, info, by)  # type: ignore[arg-type]  # the CLI restricts it to week or day
+    return [p.model_dump(mode="json") for p in periods]
+
+
 def compare_compliance_counted(
     store: Any, base: str, candidate: str, *, examples: int = 5, pairing: Any = None
 ) -> dict[str, Any]:

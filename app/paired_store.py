@@ -158,6 +158,16 @@ def _inputs(store: Any, base: str, candidate: str) -> _Inputs:
     return _Inputs([registered, text_shapes, gold, verdicts], tuples, gold_rows, decided)
 
 
+def version_inputs(store: Any, ref: str) -> _Inputs:
+    """`_inputs` of one version (on both sides): its path codes, gold shapes and verdicts, for
+    `app.drift_store`, which groups one version's decisions with the same registered tables.
+
+    Raises:
+        NotFoundError, FrameError, EvaluatorError: as `paired_counts_stored`.
+    """
+    return _inputs(store, ref, ref)
+
+
 @dataclass(frozen=True)
 class Pairing:
     """Two stored versions joined once (`open_pairing`), ready to be counted."""

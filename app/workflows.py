@@ -7,7 +7,7 @@ and hands DataFrames to a pure evaluator lives here, once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 
 def evaluate_stored_version(
@@ -178,6 +178,7 @@ def drift_stored_version(
     fdr: float = 0.05,
     save: bool = True,
     compliance_requests: Any = None,
+    engine: Literal["grouped", "frame"] = "grouped",
 ) -> dict[str, Any]:
     """Drift of a replayed version over time, its silent failures and its timeline (`evaluators.drift`).
 
@@ -186,46 +187,118 @@ def drift_stored_version(
     `compliance_alarms` (windows whose breach rate rose above their reference's, `compliance_drift`; tested
     apart from the silent-failure alarms, with their own Benjamini–Hochberg step) and `compliance_tests`.
     Features default to the request fields and the attrs at least 5 % of requests carry.
+
+    `engine` ``grouped`` (the default) counts the decisions inside DuckDB and measures the distinct rows
+    (`app.drift_store`); ``frame`` loads one row per decision (`stored_drift_frame`). Both give the same
+    document (a test checks it); chunk thresholds split the reference by request, so `chunks` uses the frame.
     """
-    from routelab.app.compliance_flow import compliance_timeline_stored
-    from routelab.datasets import results
-    from routelab.evaluators.compliance_drift import compliance_shifts
-    from routelab.evaluators.drift import detect_drift
     from routelab.evaluators.drift_stats import DEFAULT_THRESHOLDS
     from routelab.evaluators.silent import DEFAULT_SLICES, default_settings
-    from routelab.evaluators.timeline import timeline
     from routelab.evaluators.windows import parse_range
 
     windows = (parse_range(reference) if reference else None, parse_range(current) if current else None)
     slice_fields = list(slices or DEFAULT_SLICES)
     extra = [p for name in [*(features or ()), *slice_fields] for p in name.split("*")]
+    options: dict[str, Any] = {
+        "reference": windows[0],
+        "current": windows[1],
+        "by": by,
+        "thresholds": thresholds or DEFAULT_THRESHOLDS,
+        "min_change": min_change,
+        "alarms": default_settings(slice_fields, fdr),
+    }
+    if engine == "grouped" and chunks is None:
+        result, line = _drift_grouped(store, ref, extra, features, options)
+    else:
+        result, line = _drift_frame(store, ref, extra, features, chunks, options)
+    document: dict[str, Any] = result.model_dump(mode="json")
+    document["timeline"] = line.model_dump(mode="json")
+    counted = engine == "grouped" and compliance_requests is None
+    _add_compliance(document, store, ref, by, fdr, compliance_requests, counted)
+    if save:
+        from routelab.datasets import results
+
+        params = {**result.params.model_dump(mode="json"), **results.run_stamp(store, [ref])}
+        results.save(store, "drift", [ref], params, document)
+    return document
+
+
+def _default_features(columns: Sequence[str]) -> list[str]:
+    """The request fields and attrs among `columns`, in order: drift's input features by default."""
+    return [c for c in columns if c in DRIFT_REQUEST_FIELDS[1:] or c.startswith("attrs.")]
+
+
+def _drift_fields(store: Any, extra: Sequence[str]) -> list[str]:
+    """Every request field a drift run reads: the standard ones, the common attrs and `extra`."""
+    from routelab.datasets import queries
+
+    attrs = [f"attrs.{k}" for k in queries.attr_keys(store, ATTR_MIN_SHARE)]
+    return list(dict.fromkeys([*DRIFT_REQUEST_FIELDS, *attrs, *extra]))
+
+
+def _drift_grouped(
+    store: Any, ref: str, extra: Sequence[str], features: Sequence[str] | None, options: dict[str, Any]
+) -> tuple[Any, Any]:
+    """`DriftResult` and `Timeline` from the grouped drift frame counted in DuckDB."""
+    from routelab.app.drift_store import grouped_drift_frame
+    from routelab.evaluators.drift_counted import detect_drift_grouped
+    from routelab.evaluators.timeline_grouped import timeline_grouped
+
+    fields = [f for f in _drift_fields(store, extra) if f != "ts"]
+    grouped = grouped_drift_frame(store, ref, fields)
+    result = detect_drift_grouped(
+        grouped.frame,
+        router=ref,
+        features=_default_features(grouped.fields) if features is None else features,
+        gold_counts=grouped.gold_counts,
+        **options,
+    )
+    line = timeline_grouped(grouped.frame, router=ref, period=options["by"])
+    return result, line
+
+
+def _drift_frame(
+    store: Any,
+    ref: str,
+    extra: Sequence[str],
+    features: Sequence[str] | None,
+    chunks: int | None,
+    options: dict[str, Any],
+) -> tuple[Any, Any]:
+    """`DriftResult` and `Timeline` from the per-request drift frame."""
+    from routelab.evaluators.drift import detect_drift
+    from routelab.evaluators.timeline import timeline
+
     frame, gold = stored_drift_frame(store, ref, extra)
-    if features is None:
-        features = [c for c in frame.columns if c in DRIFT_REQUEST_FIELDS[1:] or c.startswith("attrs.")]
     result = detect_drift(
         frame,
-        reference=windows[0],
-        current=windows[1],
-        by=by,  # type: ignore[arg-type]  # the CLI restricts it to week or day
-        features=features,
-        thresholds=thresholds or DEFAULT_THRESHOLDS,
-        min_change=min_change,
+        features=_default_features(list(frame.columns)) if features is None else features,
         chunks=chunks,
-        alarms=default_settings(slice_fields, fdr),
         gold_counts=gold.counts,
+        **options,
     )
-    document: dict[str, Any] = result.model_dump(mode="json")
-    document["timeline"] = timeline(frame, period=by).model_dump(mode="json")  # type: ignore[arg-type]
-    document["compliance_timeline"] = compliance_timeline_stored(
-        store, ref, by=by, requests=compliance_requests
+    return result, timeline(frame, period=options["by"])
+
+
+def _add_compliance(
+    document: dict[str, Any], store: Any, ref: str, by: str, fdr: float, requests: Any, counted: bool
+) -> None:
+    """The compliance timeline of the version and its alarms, added to the drift document.
+
+    `counted`: group the decisions in DuckDB (`compliance_flow.compliance_timeline_counted`); else flag
+    every decision over `requests` (`compliance_requests`' frame, read when None).
+    """
+    from routelab.app.compliance_flow import compliance_timeline_counted, compliance_timeline_stored
+    from routelab.evaluators.compliance_drift import compliance_shifts
+
+    document["compliance_timeline"] = (
+        compliance_timeline_counted(store, ref, by=by)
+        if counted
+        else compliance_timeline_stored(store, ref, by=by, requests=requests)
     )
     shifts = compliance_shifts(document["compliance_timeline"], document["windows"], fdr=fdr)
     document["compliance_alarms"] = [c.model_dump(mode="json") for c in shifts if c.alarm]
     document["compliance_tests"] = len(shifts)
-    if save:
-        params = {**result.params.model_dump(mode="json"), **results.run_stamp(store, [ref])}
-        results.save(store, "drift", [ref], params, document)
-    return document
 
 
 def drift_between_versions(

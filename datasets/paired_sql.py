@@ -49,6 +49,14 @@ FLIP_GROUP_COLUMNS = (
 )
 #: The registered inputs, in the order `aggregate` takes them.
 INPUT_TABLES = ("_pc_tuples", "_pc_shapes", "_pc_gold", "_pc_verdicts")
+#: Every request's gold: (request_id, status, shape), annotation-resolved gold first, else the imported label.
+GOLD_SQL = (
+    "SELECT request_id, status, shape FROM _pc_gold UNION ALL "
+    "SELECT l.request_id, CASE WHEN l.abstain THEN 'abstain' ELSE 'import' END, "
+    "CASE WHEN l.abstain THEN -1 ELSE coalesce(sh.shape, -1) END "
+    "FROM labels l LEFT JOIN _pc_shapes sh ON l.acceptable = sh.acceptable "
+    "WHERE l.request_id NOT IN (SELECT request_id FROM _pc_gold)"
+)
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,19 @@ def _request_source(by: Sequence[str]) -> tuple[str, list[str], list[Any]]:
     return source, [f"v{k}" for k in range(len(fields))], list(query.params)
 
 
+#: The keys of `PairedAggregates.flips`' groups.
+FLIP_KEYS = ("tb", "tc", "rule_b", "rule_c", "flags_b", "flags_c", "ok_b", "ok_c")
+
+
+def count_keys(values: Sequence[str]) -> list[list[str]]:
+    """The keys of each count of `PairedAggregates.groups`, its position being its ``gid``: cells, cost
+    pairs, latency pairs, then per slice value column its verdict pairs and cost pairs."""
+    counts = [["tb", "tc", "ok_b", "ok_c", "status"], ["cost_b", "cost_c"], ["lat_b", "lat_c"]]
+    for v in values:
+        counts += [[v, "ok_b", "ok_c"], [v, "cost_b", "cost_c"]]
+    return counts
+
+
 @dataclass(frozen=True)
 class PairedTable:
     """The requests either version decided, joined once into a temporary table (`paired_table`)."""
@@ -168,17 +189,13 @@ class PairedTable:
         then per `by` field k: verdict pairs (vk, ok_b, ok_c) and cost pairs (vk, cost_b, cost_c).
         """
         k, cur, table = max(int(examples), 1), self.cursor, self.name
-        # the keys of each count (its position is its gid): a GROUP BY over a few columns of the table
-        counts = [["tb", "tc", "ok_b", "ok_c", "status"], ["cost_b", "cost_c"], ["lat_b", "lat_c"]]
-        for v in self.values:
-            counts += [[v, "ok_b", "ok_c"], [v, "cost_b", "cost_c"]]
         paired = "has_b AND has_c"
         frames = []
-        for gid, keys in enumerate(counts):
+        for gid, keys in enumerate(count_keys(self.values)):
             cols = ", ".join(keys)
             sql = f"SELECT {cols}, count(*) AS n FROM {table} WHERE {paired} GROUP BY {cols}"
             frames.append(cur.execute(sql).df().assign(gid=gid))
-        patterns = ", ".join(["tb", "tc", "rule_b", "rule_c", "flags_b", "flags_c", "ok_b", "ok_c"])
+        patterns = ", ".join(FLIP_KEYS)
         flips = cur.execute(
             f"SELECT {patterns}, count(*) AS n, sum(cost_c - cost_b) AS cost_delta, "
             f"min(request_id, {k}) AS ids FROM {table} WHERE {paired} AND moved GROUP BY {patterns}"
@@ -246,13 +263,7 @@ def paired_table(
     )
     source, values, request_params = _request_source(by)
     params: list[Any] = [base, cand, *request_params]
-    gold = (
-        "SELECT request_id, status, shape FROM _pc_gold UNION ALL "
-        "SELECT l.request_id, CASE WHEN l.abstain THEN 'abstain' ELSE 'import' END, "
-        "CASE WHEN l.abstain THEN -1 ELSE coalesce(sh.shape, -1) END "
-        "FROM labels l LEFT JOIN _pc_shapes sh ON l.acceptable = sh.acceptable "
-        "WHERE l.request_id NOT IN (SELECT request_id FROM _pc_gold)"
-    )
+    gold = GOLD_SQL
     pii_join = "LEFT JOIN (SELECT NULL::VARCHAR AS request_id, NULL::VARCHAR AS pii_types) x ON FALSE"
     if pii is not None:
         pii_join = f"LEFT JOIN ({pii[0]}) x ON x.request_id = p.request_id"

@@ -25,7 +25,7 @@ import pandas as pd
 from routelab.datasets import prices as price_store
 from routelab.datasets import routers, signal_cache
 from routelab.datasets.errors import DatasetError, NotFoundError
-from routelab.datasets.store import Store, now_utc
+from routelab.datasets.store import Store, memory_limit, now_utc
 from routelab.router_core.engine import route_many
 from routelab.router_core.errors import PriceError, RuleSyntaxError
 from routelab.router_core.identity import config_hash
@@ -144,13 +144,11 @@ def _streaming(cur: Any) -> Iterator[None]:
     cache join and the write spill to disk rather than grow: it is the process's DuckDB instance's setting,
     lowered for the replay and restored after it.
     """
-    limit = cur.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     cur.execute("SET SESSION preserve_insertion_order = false")
-    cur.execute(f"SET memory_limit = '{REPLAY_MEMORY_LIMIT}'")
     try:
-        yield
+        with memory_limit(cur, REPLAY_MEMORY_LIMIT):
+            yield
     finally:
-        cur.execute(f"SET memory_limit = '{limit}'")
         cur.execute("RESET SESSION preserve_insertion_order")
 
 

@@ -60,6 +60,25 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+@contextmanager
+def memory_limit(cur: Any, limit: str) -> Iterator[None]:
+    """DuckDB's memory limit set to `limit` for a block, restored after.
+
+    The limit belongs to the process's DuckDB instance (every cursor of the store), so the work of the block
+    spills to disk beyond it instead of growing, and the blocks of the store it read are evicted. The setting
+    reads back rounded ("18.8 GiB"): DuckDB's default is restored by RESET, not by its rounded text.
+    """
+    read = "SELECT current_setting('memory_limit')"
+    (before,) = cur.execute(read).fetchone()
+    cur.execute("RESET memory_limit")
+    default = cur.execute(read).fetchone()[0] == before
+    cur.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        cur.execute("RESET memory_limit" if default else f"SET memory_limit = '{before}'")
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The highest migration applied to a connection's database (0 for an empty one)."""
     exists = con.execute(

@@ -266,6 +266,45 @@ def _weighted_counts(
     }
 
 
+def periods_counted(
+    flags: BreachFlags,
+    groups: pd.DataFrame,
+    by_period: Period,
+    *,
+    examples: int = 5,
+    confidence: float = 0.95,
+) -> tuple[PeriodCompliance, ...]:
+    """`compliance(...).periods` where each flagged row stands for a group of requests (counted elsewhere).
+
+    The flags' ``request_id`` is a group key; `groups` has one row per key: ``key``, ``day`` (the requests'
+    day, missing when undated), ``n`` and ``ids`` (the group's first request ids). Requests are grouped by
+    the day and everything the flags read, so the periods equal those of the ungrouped flags.
+
+    Raises:
+        EvaluatorError: an unknown period, or a key without a group.
+    """
+    import numpy as np
+
+    if by_period not in PERIODS:
+        raise UnknownOptionError("by_period", f"is {by_period!r}", f"pass one of: {', '.join(PERIODS)}")
+    info = groups.set_index("key")
+    keys = flags.frame["request_id"].to_numpy()
+    missing = set(keys.tolist()) - set(info.index.tolist())
+    if missing:
+        raise EvaluatorError(f"flags: group key(s) {sorted(missing)[:5]} have no row in groups")
+    rows = info.loc[keys]
+    labels = _period_labels(rows["day"].reset_index(drop=True), by_period)
+    dated = labels.notna().to_numpy(dtype=bool)
+    texts = labels[dated].astype(str).to_numpy()
+    frame, n, ids = flags.frame[dated], rows["n"].to_numpy()[dated], rows["ids"].to_numpy()[dated]
+    out = []
+    for label in sorted(set(texts.tolist())):
+        at = np.flatnonzero(texts == label)
+        counts = _weighted_counts(frame.iloc[at], n[at], ids[at], examples, confidence)
+        out.append(PeriodCompliance(period=label, **counts))
+    return tuple(out)
+
+
 def compare_compliance_counts(
     base: BreachFlags,
     candidate: BreachFlags,

@@ -23,6 +23,9 @@ Per current window (`drift_measures`):
 
 **Silent failures** (`silent`): per slice, a route-mix shift together with a drop in accuracy or quality or a
 rise in cost, one-sided tests, Benjamini–Hochberg over every slice of every window, ranked by impact.
+
+`drift_counted.detect_drift_grouped` gives the same result (chunks aside) from a grouped drift frame, one
+row per distinct combination of values with its request count; `routelab drift` uses it.
 """
 
 from __future__ import annotations

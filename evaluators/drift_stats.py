@@ -406,16 +406,34 @@ def welch(
     for argument, arr in (("reference", ref), ("current", cur)):
         if arr.size < 2:
             raise EmptySampleError(argument, f"has {arr.size} value", "pass at least 2 values for a t-test")
-    ref_mean, cur_mean = float(ref.mean()), float(cur.mean())
+    return welch_from_moments(
+        (ref.size, float(ref.mean()), float(ref.var(ddof=1))),
+        (cur.size, float(cur.mean()), float(cur.var(ddof=1))),
+        alternative=alternative,
+        confidence=confidence,
+    )
+
+
+def welch_from_moments(
+    reference: tuple[int, float, float],
+    current: tuple[int, float, float],
+    *,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+) -> MeanShift:
+    """`welch` from each side's (size >= 2, mean, sample variance with ddof 1), e.g. of grouped values."""
+    _check_alternative(alternative)
+    confidence = check_confidence(confidence)
+    (n_ref, ref_mean, var_ref), (n_cur, cur_mean, var_cur) = reference, current
     delta = cur_mean - ref_mean
-    v_ref, v_cur = float(ref.var(ddof=1)) / ref.size, float(cur.var(ddof=1)) / cur.size
+    v_ref, v_cur = var_ref / n_ref, var_cur / n_cur
     se = math.sqrt(v_ref + v_cur)
     if se == 0:
         low = high = delta
         favoured = {"two-sided": delta != 0, "greater": delta > 0, "less": delta < 0}[alternative]
         p = 0.0 if favoured else 1.0
     else:
-        dof = (v_ref + v_cur) ** 2 / (v_ref**2 / (ref.size - 1) + v_cur**2 / (cur.size - 1))
+        dof = (v_ref + v_cur) ** 2 / (v_ref**2 / (n_ref - 1) + v_cur**2 / (n_cur - 1))
         t_dist = scipy_stats().t(dof)
         t = delta / se
         p = {"two-sided": 2 * t_dist.sf(abs(t)), "greater": t_dist.sf(t), "less": t_dist.cdf(t)}[alternative]
@@ -430,8 +448,8 @@ def welch(
         confidence=confidence,
         p_value=min(1.0, float(p)),
         alternative=alternative,
-        n_reference=ref.size,
-        n_current=cur.size,
+        n_reference=n_ref,
+        n_current=n_cur,
     )
 
 

@@ -17,6 +17,8 @@ counted (`n_undated`). Per period:
   a period without one has value None and n = 0. Production cost per request and latency p95 likewise come
   from ``logged_cost_usd`` / ``logged_latency_ms``.
 - **Accuracy**: Wilson over the rows whose ``correct`` is known (``labelled``); value None without any.
+
+`timeline_grouped.timeline_grouped` gives the same timeline from a grouped drift frame (`drift_grouped`).
 """
 
 from __future__ import annotations

@@ -32,10 +32,11 @@ from typing import Any, Literal
 import duckdb
 
 from routelab.datasets.errors import StoreError
-from routelab.datasets.importers.parquet_plan import READ_ERRORS, Fallback, Plan, literal, plan, role, takes
+from routelab.datasets.importers.parquet_plan import READ_ERRORS, Fallback, Plan, plan, role, takes
 from routelab.datasets.importers.parquet_rows import built, checked, relation, stored_as_read
 from routelab.datasets.importers.progress import progress_bar
 from routelab.datasets.importers.tokens import count_tokens
+from routelab.datasets.store import memory_limit
 from routelab.datasets.tables import TABLES, ConflictError, OnConflict, WriteResult
 
 __all__ = ["Fallback", "Staged", "bulk", "request_ids", "stage", "takes", "write"]
@@ -163,17 +164,11 @@ def bulk(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
     limit makes the insert spill rather than grow (2.2 GB of RSS at 1M rows without it): it is the DuckDB
     instance's setting, lowered for the import and restored after it, as a replay does.
     """
-    read = "SELECT current_setting('memory_limit')"
-    (limit,) = _one(cur, read)
-    _run(cur, "RESET memory_limit")
-    # the setting reads back rounded (18.8 GiB): restore DuckDB's default by RESET, not by its rounded text
-    restore = "RESET memory_limit" if _one(cur, read)[0] == limit else f"SET memory_limit = {literal(limit)}"
     _run(cur, "SET SESSION preserve_insertion_order = false")
-    _run(cur, f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
     try:
-        yield
+        with memory_limit(cur, IMPORT_MEMORY_LIMIT):
+            yield
     finally:
-        _run(cur, restore)
         _run(cur, "RESET SESSION preserve_insertion_order")
 
 
