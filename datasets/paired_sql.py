@@ -9,7 +9,7 @@ annotation-resolved gold, verdicts per shape and path), registered for the query
 
 | table | columns |
 |---|---|
-| ``_pc_tuples`` | raw `PATH_COLUMNS` values as stored, ``code`` (normalised path), ``path`` (key text) |
+| ``_pc_tuples`` | raw `PATH_COLUMNS` values, ``code`` (normalised path), ``path`` (key), ``pid`` (its id) |
 | ``_pc_shapes`` | ``acceptable`` (a label's JSON text), ``shape`` |
 | ``_pc_gold`` | ``request_id``, ``status`` (gold source), ``shape`` (-1 when not labelled) |
 | ``_pc_verdicts`` | ``shape``, ``code``, ``ok`` (1 right, 0 wrong) |
@@ -181,6 +181,28 @@ class PairedTable:
     """The temporary table."""
     values: tuple[str, ...]
     """Its slice value columns, one per `by` field."""
+    variants: str = ""
+    """The temporary table of the decision variants (``vid`` → rule, flags, `COMPLIANCE_DECISION_COLUMNS`)."""
+
+    def _decoded(self, grouped: str, keys: Sequence[str], sums: Sequence[str], examples: int) -> str:
+        """`grouped` (groups by ``vb`` / ``vc`` among others) with each side's variant decoded into its
+        columns and the groups merged again by `keys`: `sums` added, the `examples` smallest ids kept."""
+        merged = ", ".join(
+            [
+                *(f"sum({c})::BIGINT AS {c}" if c == "n" else f"sum({c}) AS {c}" for c in sums),
+                f"list_slice(list_sort(flatten(list(ids))), 1, {max(int(examples), 1)}) AS ids",
+            ]
+        )
+        decoded = ", ".join(
+            f"x{s}.{c} AS {c}_{s}"
+            for s in ("b", "c")
+            for c in ("rule", "flags", *COMPLIANCE_DECISION_COLUMNS)
+        )
+        return (
+            f"SELECT {', '.join(keys)}, {merged} FROM (SELECT g.*, {decoded} FROM ({grouped}) g "
+            f"LEFT JOIN {self.variants} xb ON xb.vid = g.vb LEFT JOIN {self.variants} xc ON xc.vid = g.vc) "
+            f"GROUP BY {', '.join(keys)}"
+        )
 
     def aggregate(self, examples: int = 5) -> PairedAggregates:
         """The comparison's counts over the requests both versions decided (see `PairedAggregates`).
@@ -195,11 +217,12 @@ class PairedTable:
             cols = ", ".join(keys)
             sql = f"SELECT {cols}, count(*) AS n FROM {table} WHERE {paired} GROUP BY {cols}"
             frames.append(cur.execute(sql).df().assign(gid=gid))
-        patterns = ", ".join(FLIP_KEYS)
-        flips = cur.execute(
-            f"SELECT {patterns}, count(*) AS n, sum(cost_c - cost_b) AS cost_delta, "
-            f"min(request_id, {k}) AS ids FROM {table} WHERE {paired} AND moved GROUP BY {patterns}"
-        ).df()
+        coded = "tb, tc, vb, vc, ok_b, ok_c"
+        grouped = (
+            f"SELECT {coded}, count(*) AS n, sum(cost_c - cost_b) AS cost_delta, "
+            f"min(request_id, {k}) AS ids FROM {table} WHERE {paired} AND moved GROUP BY {coded}"
+        )
+        flips = cur.execute(self._decoded(grouped, FLIP_KEYS, ["n", "cost_delta"], k)).df()
         firsts = cur.execute(
             f"SELECT ok_b, ok_c, moved, min(request_id, {k}) AS ids FROM {table} "
             f"WHERE {paired} AND ok_b >= 0 AND ok_c >= 0 GROUP BY ok_b, ok_c, moved"
@@ -223,18 +246,16 @@ class PairedTable:
         unknown.
         """
         sides = [f"{c}_{s}" for s in ("b", "c") for c in COMPLIANCE_DECISION_COLUMNS]
-        keys = [
-            "_data_class AS data_class",
-            "_region AS region",
-            '_pii_attr AS "attrs.pii_types"',
-            "pii_types",
-            "has_b",
-            "has_c",
-            *sides,
-        ]
-        return self.cursor.execute(
-            f"SELECT {', '.join(keys)}, count(*) AS n, min(request_id, {max(int(examples), 1)}) AS ids "
+        coded = ["_data_class", "_region", "_pii_attr", "pii_types", "has_b", "has_c", "vb", "vc"]
+        grouped = (
+            f"SELECT {', '.join(coded)}, count(*) AS n, min(request_id, {max(int(examples), 1)}) AS ids "
             f"FROM {self.name} WHERE known GROUP BY ALL"
+        )
+        keys = ["_data_class", "_region", "_pii_attr", "pii_types", "has_b", "has_c", *sides]
+        named = ["_data_class AS data_class", "_region AS region", '_pii_attr AS "attrs.pii_types"']
+        return self.cursor.execute(
+            f"SELECT {', '.join(named)}, * EXCLUDE (_data_class, _region, _pii_attr) "
+            f"FROM ({self._decoded(grouped, keys, ['n'], examples)})"
         ).df()
 
 
@@ -255,11 +276,17 @@ def paired_table(
     unregistered, when the block ends.
     """
     on = " AND ".join(f"d.{c} IS NOT DISTINCT FROM t.{c}" for c in PATH_COLUMNS)
-    decided = ", ".join(f"d.{c}" for c in COMPLIANCE_DECISION_COLUMNS)
+    table = f"_pc_paired_{uuid.uuid4().hex}"
+    variants = f"{table}_v"
+    # each side carries one small variant id for its rule, policy flags and compliance's decision columns
+    # (decoded after grouping, `PairedTable._decoded`): the joins and the table hold a few narrow columns
+    variant_cols = ["rule", "flags", *COMPLIANCE_DECISION_COLUMNS]
+    named = "*, coalesce(rule_id, 'default') AS rule, coalesce(policy_flags, []) AS flags"
+    matched = " AND ".join(f"v.{c} IS NOT DISTINCT FROM d.{c}" for c in variant_cols)
     side = (
-        "SELECT d.request_id, t.code, t.path, d.est_cost_usd AS cost, d.est_latency_ms AS lat, "
-        f"coalesce(d.rule_id, 'default') AS rule, coalesce(d.policy_flags, []) AS flags, {decided} "
-        f"FROM decisions d JOIN _pc_tuples t ON {on} WHERE d.router = ?"
+        "SELECT d.request_id, t.code, t.pid, v.vid, d.est_cost_usd AS cost, d.est_latency_ms AS lat "
+        f"FROM (SELECT {named} FROM decisions WHERE router = ?) d JOIN _pc_tuples t ON {on} "
+        f"JOIN {variants} v ON {matched}"
     )
     source, values, request_params = _request_source(by)
     params: list[Any] = [base, cand, *request_params]
@@ -268,14 +295,12 @@ def paired_table(
     if pii is not None:
         pii_join = f"LEFT JOIN ({pii[0]}) x ON x.request_id = p.request_id"
         params += pii[1]
-    side_cols = ", ".join(f"{s}.{c} AS {c}_{s}" for s in ("b", "c") for c in COMPLIANCE_DECISION_COLUMNS)
     sql = (
         f"WITH b AS ({side}), c AS ({side}), g AS ({gold}), "
         "p AS (SELECT coalesce(b.request_id, c.request_id) AS request_id, "
         "b.request_id IS NOT NULL AS has_b, c.request_id IS NOT NULL AS has_c, "
-        "b.code AS tb, c.code AS tc, b.path <> c.path AS moved, "
-        "b.cost AS cost_b, c.cost AS cost_c, b.lat AS lat_b, c.lat AS lat_c, "
-        f"b.rule AS rule_b, c.rule AS rule_c, b.flags AS flags_b, c.flags AS flags_c, {side_cols} "
+        "b.code AS tb, c.code AS tc, b.pid <> c.pid AS moved, b.vid AS vb, c.vid AS vc, "
+        "b.cost AS cost_b, c.cost AS cost_c, b.lat AS lat_b, c.lat AS lat_c "
         "FROM b FULL OUTER JOIN c ON b.request_id = c.request_id) "
         "SELECT p.*, coalesce(g.status, 'unlabelled') AS status, coalesce(g.shape, -1) AS shape, "
         "coalesce(vb.ok, -1) AS ok_b, coalesce(vc.ok, -1) AS ok_c, r.request_id IS NOT NULL AS known, "
@@ -284,16 +309,21 @@ def paired_table(
         "LEFT JOIN _pc_verdicts vb ON vb.shape = coalesce(g.shape, -1) AND vb.code = p.tb "
         "LEFT JOIN _pc_verdicts vc ON vc.shape = coalesce(g.shape, -1) AND vc.code = p.tc"
     )
-    table = f"_pc_paired_{uuid.uuid4().hex}"
     cur = store.cursor()
     # a caller's half-read result (e.g. `Store.scalar`'s fetchone) would make DuckDB refuse `register`
     cur.execute("SELECT 1").fetchall()
     for name, frame in zip(INPUT_TABLES, inputs, strict=True):
         cur.register(name, frame)
     try:
+        cur.execute(
+            f"CREATE TEMP TABLE {variants} AS SELECT row_number() OVER () AS vid, * FROM (SELECT DISTINCT "
+            f"{', '.join(variant_cols)} FROM (SELECT {named} FROM decisions WHERE router IN (?, ?)))",
+            [base, cand],
+        )
         cur.execute(f"CREATE TEMP TABLE {table} AS {sql}", params)
-        yield PairedTable(cursor=cur, name=table, values=tuple(values))
+        yield PairedTable(cursor=cur, name=table, values=tuple(values), variants=variants)
     finally:
         cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(f"DROP TABLE IF EXISTS {variants}")
         for name in INPUT_TABLES:
             cur.unregister(name)

@@ -154,3 +154,18 @@ def test_compliance_counted_in_duckdb_equals_the_flagged_frames(db: Path, pair: 
     if pair == (BASE, CAND):  # the demo's story: v2 sends confidential context to an external model
         assert counted["delta"]["privacy"]["introduced"] > 0
         assert counted["delta"]["privacy"]["examples"]
+
+
+def test_the_memory_limit_is_lowered_while_pairing_and_restored_after(db: Path) -> None:
+    from routelab.app.paired_store import PAIRING_MEMORY_LIMIT, open_pairing
+
+    with open_store(db, read_only=True) as store:
+        before = store.scalar("SELECT current_setting('memory_limit')")
+        with open_pairing(store, BASE, CAND) as pairing:
+            during = store.scalar("SELECT current_setting('memory_limit')")
+            assert pairing.counts().counts.n > 0
+        after = store.scalar("SELECT current_setting('memory_limit')")
+    assert during != before
+    assert PAIRING_MEMORY_LIMIT == "3GB"
+    assert during == "2.7 GiB"  # 3 GB (10^9 bytes) as DuckDB prints it
+    assert after == before
