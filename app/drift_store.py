@@ -16,21 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: Outcome flags of the grouped rows, read as floats (NaN missing, 0, 1).
+#: Outcome flags of the grouped rows (`datasets.drift_sql.VALUE_COLUMNS`), read as floats (NaN missing, 0, 1).
 FLAG_COLUMNS = ("error", "logged_error", "logged_fallback", "logged_cache_hit")
-#: Numeric columns of the grouped rows, read as floats.
-FLOAT_COLUMNS = (
-    "confidence",
-    "est_cost_usd",
-    "est_latency_ms",
-    "cost_usd",
-    "latency_ms",
-    "quality",
-    "tokens",
-    "logged_cost_usd",
-    "logged_latency_ms",
-    "logged_quality",
-)
+
+
+def _float_columns() -> tuple[str, ...]:
+    """The grouped rows' numeric value columns, read as floats: every value column but the path code, the
+    verdict and the flags."""
+    from routelab.datasets.drift_sql import VALUE_COLUMNS
+
+    return tuple(c for c in VALUE_COLUMNS if c not in ("code", "ok", *FLAG_COLUMNS))
 
 
 #: Decisions joined per pass: DuckDB's join hash tables take roughly 0.4 KB per request, so about 400 MB.
@@ -104,11 +99,12 @@ def _decorate(raw: Any, tuples: Any, numeric: Sequence[str]) -> Any:
     out["path"] = tuples["path"].to_numpy(dtype=object)[codes]
     ok = raw["ok"].to_numpy(dtype=np.int64)
     out["correct"] = np.where(ok < 0, np.nan, ok.astype(float))
-    for c in FLOAT_COLUMNS:
+    floats = _float_columns()
+    for c in floats:
         out[c] = pd.to_numeric(raw[c], errors="coerce").astype(float)
     for c in FLAG_COLUMNS:
         out[c] = raw[c].map({True: 1.0, False: 0.0}).astype(float)
-    skip = {"day", "n", "ids", "code", "ok", *FLOAT_COLUMNS, *FLAG_COLUMNS}
+    skip = {"day", "n", "ids", "code", "ok", *floats, *FLAG_COLUMNS}
     for c in [c for c in raw.columns if c not in skip]:
         out[c] = pd.to_numeric(raw[c], errors="coerce") if c in numeric else raw[c]
     out["ids"] = raw["ids"]

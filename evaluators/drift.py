@@ -30,7 +30,7 @@ row per distinct combination of values with its request count; `routelab drift` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -298,22 +298,38 @@ def detect_drift(
             windows.append(done[0])
             candidates.extend(done[1])
     routers = frame["router"].dropna().unique().tolist() if "router" in frame.columns else []
+    router = str(routers[0]) if len(routers) == 1 else None
+    by_used = None if current is not None else by
+    return drift_result(settings, router, by_used, gold_counts, windows, candidates, warnings)
+
+
+def drift_result(
+    settings: _Settings,
+    router: str | None,
+    by: str | None,
+    gold_counts: Mapping[str, int] | None,
+    windows: list[WindowDrift],
+    candidates: list[Candidate],
+    warnings: list[str],
+) -> DriftResult:
+    """The `DriftResult` of the windows tested under `settings`: parameters, windows, the alarms raised
+    among the slice `candidates` and the warnings (each once). `by` is None when the windows were named."""
     return DriftResult(
         params=DriftParams(
-            router=str(routers[0]) if len(routers) == 1 else None,
+            router=router,
             versus=None,
-            by=None if current is not None else by,
+            by=by,
             features=settings.features,
-            route_slices=route_slices,
+            route_slices=settings.route_slices,
             components=settings.components,
-            thresholds=thresholds,
-            min_change=min_change,
-            chunks=chunks,
-            alarms=alarms,
+            thresholds=settings.thresholds,
+            min_change=settings.min_change,
+            chunks=settings.chunks,
+            alarms=settings.alarms,
             gold_counts=dict(gold_counts or {}),
         ),
         windows=windows,
-        alarms=raise_alarms(candidates, alarms),
+        alarms=raise_alarms(candidates, settings.alarms),
         n_slices_tested=len(candidates),
         method=METHOD,
         warnings=list(dict.fromkeys(warnings)),

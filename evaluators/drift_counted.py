@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from routelab.evaluators import drift_grouped, silent_grouped
-from routelab.evaluators.drift import METHOD, _check_fields, _flagged, _Settings
+from routelab.evaluators.drift import _check_fields, _flagged, _Settings, drift_result
 from routelab.evaluators.drift_codes import FrameCodes, frame_codes
 from routelab.evaluators.drift_frame import TEXT_COMPONENTS
 from routelab.evaluators.drift_stats import DEFAULT_THRESHOLDS, DriftThresholds
-from routelab.evaluators.drift_types import AlarmSettings, DriftParams, DriftResult, WindowDrift
+from routelab.evaluators.drift_types import AlarmSettings, DriftResult, WindowDrift
 from routelab.evaluators.frames import require_columns
-from routelab.evaluators.silent import Candidate, default_settings, raise_alarms
+from routelab.evaluators.silent import Candidate, default_settings
 from routelab.evaluators.windows import Comparison, Period, Window, plan_windows
 
 if TYPE_CHECKING:
@@ -108,23 +108,5 @@ def detect_drift_grouped(
         if done is not None:
             windows.append(done[0])
             candidates.extend(done[1])
-    return DriftResult(
-        params=DriftParams(
-            router=router,
-            versus=None,
-            by=None if current is not None else by,
-            features=list(features),
-            route_slices=route_slices,
-            components=list(components),
-            thresholds=thresholds,
-            min_change=min_change,
-            chunks=None,
-            alarms=alarms,
-            gold_counts=dict(gold_counts or {}),
-        ),
-        windows=windows,
-        alarms=raise_alarms(candidates, alarms),
-        n_slices_tested=len(candidates),
-        method=METHOD,
-        warnings=list(dict.fromkeys(warnings)),
-    )
+    by_used = None if current is not None else by
+    return drift_result(settings, router, by_used, gold_counts, windows, candidates, warnings)

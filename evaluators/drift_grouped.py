@@ -20,7 +20,8 @@ from routelab.evaluators.drift_measures import (
     MIN_QUANTILE_VALUES,
     OUTCOME_METRICS,
     OUTCOME_SLICES,
-    _moves,
+    mix_results,
+    mix_row,
 )
 from routelab.evaluators.drift_stats import (
     MISSING,
@@ -96,27 +97,8 @@ def route_mix(
             ct = codes.counts(cur, field, component)[:, present]
             for i in keep:
                 r, c = rt[i].astype(float), ct[i].astype(float)
-                test = chi_square(r, c)
-                rows.append(
-                    {
-                        "slice_field": field,
-                        "slice_value": labels[i],
-                        "component": component,
-                        "n_reference": int(r.sum()),
-                        "n_current": int(c.sum()),
-                        "psi": psi(r, c),
-                        "js_distance": js_distance(r, c),
-                        "chi_square": test.statistic,
-                        "p_value": test.p_value,
-                        "moves": _moves(r, c, values),
-                    }
-                )
-    adjusted = benjamini_hochberg([cast(float, r["p_value"]) for r in rows]) if rows else []
-    out = []
-    for row, p_adj in zip(rows, adjusted, strict=True):
-        drifted = p_adj < thresholds.p_value and float(row["psi"]) >= thresholds.psi_moderate  # type: ignore[arg-type]
-        out.append(RouteMixDrift.model_validate({**row, "p_adjusted": p_adj, "drifted": drifted}))
-    return out
+                rows.append(mix_row(field, labels[i], component, r, c, values))
+    return mix_results(rows, thresholds)
 
 
 def _label_counts(frame: pd.DataFrame, column: str) -> pd.Series:

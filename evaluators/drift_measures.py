@@ -123,21 +123,37 @@ def route_mix(
             ct = ct.reindex(index=keep, columns=values, fill_value=0)
             for v in keep:
                 r, c = rt.loc[v].to_numpy(dtype=float), ct.loc[v].to_numpy(dtype=float)
-                test = chi_square(r, c)
-                rows.append(
-                    {
-                        "slice_field": field,
-                        "slice_value": str(v),
-                        "component": component,
-                        "n_reference": int(r.sum()),
-                        "n_current": int(c.sum()),
-                        "psi": psi(r, c),
-                        "js_distance": js_distance(r, c),
-                        "chi_square": test.statistic,
-                        "p_value": test.p_value,
-                        "moves": _moves(r, c, values),
-                    }
-                )
+                rows.append(mix_row(field, str(v), component, r, c, values))
+    return mix_results(rows, thresholds)
+
+
+def mix_row(
+    field: str,
+    value: str,
+    component: str,
+    ref: NDArray[np.float64],
+    cur: NDArray[np.float64],
+    values: Sequence[str],
+) -> dict[str, object]:
+    """One slice's route-mix comparison for `component`: counts per component value in the reference and
+    the current window (`values` name the positions), before the Benjamini–Hochberg step (`mix_results`)."""
+    test = chi_square(ref, cur)
+    return {
+        "slice_field": field,
+        "slice_value": value,
+        "component": component,
+        "n_reference": int(ref.sum()),
+        "n_current": int(cur.sum()),
+        "psi": psi(ref, cur),
+        "js_distance": js_distance(ref, cur),
+        "chi_square": test.statistic,
+        "p_value": test.p_value,
+        "moves": _moves(ref, cur, values),
+    }
+
+
+def mix_results(rows: Sequence[dict[str, object]], thresholds: DriftThresholds) -> list[RouteMixDrift]:
+    """The window's `mix_row`s with p-values adjusted across them (Benjamini–Hochberg) and the drift flag."""
     adjusted = benjamini_hochberg([cast(float, r["p_value"]) for r in rows]) if rows else []
     out = []
     for row, p_adj in zip(rows, adjusted, strict=True):
