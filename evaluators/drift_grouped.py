@@ -29,11 +29,13 @@ from routelab.evaluators.drift_stats import (
     Calibration,
     CalibrationBin,
     ColumnDrift,
+    ColumnKind,
     DriftThresholds,
     _labels,
     _select_test,
     _text,
     chi_square,
+    column_result,
     js_distance,
     psi,
     two_proportion_z,
@@ -158,24 +160,8 @@ def column_drift(
             else two_proportion_z(int(rl.get(first, 0)), n_ref, int(cl.get(first, 0)), n_cur)
         )
         statistic, p_value = res.statistic, res.p_value
-    if p_value is None:
-        threshold, drifted = thresholds.distance, statistic >= thresholds.distance
-    else:
-        threshold = thresholds.p_value
-        drifted = p_value <= threshold if test == "ks" else p_value < threshold
-    return ColumnDrift(
-        kind="numeric" if numeric else "categorical",
-        test=test,
-        statistic=statistic,
-        p_value=p_value,
-        distance=statistic if p_value is None else None,
-        threshold=threshold,
-        drifted=drifted,
-        n_reference=n_ref,
-        n_current=n_cur,
-        psi=psi(ref_b, cur_b),
-        js_distance=js,
-    )
+    kind: ColumnKind = "numeric" if numeric else "categorical"
+    return column_result(kind, test, statistic, p_value, thresholds, n_ref, n_cur, psi(ref_b, cur_b), js)
 
 
 def input_drift(

@@ -566,6 +566,22 @@ def column_drift(
             else two_proportion_z(int((ref_l == first).sum()), n_ref, int((cur_l == first).sum()), n_cur)
         )
         statistic, p_value = res.statistic, res.p_value
+    return column_result(kind, test, statistic, p_value, thresholds, n_ref, n_cur, psi(ref_b, cur_b), js)
+
+
+def column_result(
+    kind: ColumnKind,
+    test: TestName,
+    statistic: float,
+    p_value: float | None,
+    thresholds: DriftThresholds,
+    n_ref: int,
+    n_cur: int,
+    psi_value: float,
+    js: float,
+) -> ColumnDrift:
+    """A column's drift from its test's result: a test drifts below the p-value threshold (KS at or
+    below it), a distance (no p-value) at or above the distance threshold."""
     if p_value is None:
         threshold, drifted = thresholds.distance, statistic >= thresholds.distance
     else:
@@ -581,7 +597,7 @@ def column_drift(
         drifted=drifted,
         n_reference=n_ref,
         n_current=n_cur,
-        psi=psi(ref_b, cur_b),
+        psi=psi_value,
         js_distance=js,
     )
 
