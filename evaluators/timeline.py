@@ -311,24 +311,7 @@ def timeline(
         "mean_confidence": g.means(g.floats("confidence")),
     }
     shares = {c: g.shares(c) for c in wanted}
-    periods = []
-    for i in range(g.k):
-        row = {name: values[i] for name, values in columns.items()}
-        (p50, p95), money = row.pop("latency"), row["cost_per_request"]
-        periods.append(
-            Period(
-                label=str(labels.iloc[i]),
-                start=begins.iloc[i].to_pydatetime(),
-                route_shares={c: shares[c][i] for c in wanted},
-                cost_source=cost_source if money is not None else None,
-                cost_per_1k_usd=None if money is None else 1000 * money,
-                latency_p50_ms=p50,
-                latency_p95_ms=p95,
-                latency_source=latency_source if p95 is not None else None,
-                labelled=row["accuracy"].n,
-                **row,
-            )
-        )
+    periods = build_periods(columns, shares, labels, begins, cost_source, latency_source)
     routers = frame["router"].dropna().unique() if "router" in frame.columns else []
     return Timeline(
         period=period,
@@ -339,3 +322,34 @@ def timeline(
         confidence=confidence,
         periods=periods,
     )
+
+
+def build_periods(
+    columns: dict[str, list[Any]],
+    shares: dict[str, list[dict[str, float]]],
+    labels: pd.Series,
+    begins: pd.Series,
+    cost_source: Source | None,
+    latency_source: Source | None,
+) -> list[Period]:
+    """One `Period` per position of the per-period `columns` (``latency`` holds (p50, p95) pairs; the other
+    keys are `Period` fields), with its route `shares` per component, label and start."""
+    periods = []
+    for i in range(len(labels)):
+        row = {name: values[i] for name, values in columns.items()}
+        (p50, p95), money = row.pop("latency"), row["cost_per_request"]
+        periods.append(
+            Period(
+                label=str(labels.iloc[i]),
+                start=begins.iloc[i].to_pydatetime(),
+                route_shares={c: share[i] for c, share in shares.items()},
+                cost_source=cost_source if money is not None else None,
+                cost_per_1k_usd=None if money is None else 1000 * money,
+                latency_p50_ms=p50,
+                latency_p95_ms=p95,
+                latency_source=latency_source if p95 is not None else None,
+                labelled=row["accuracy"].n,
+                **row,
+            )
+        )
+    return periods

@@ -15,7 +15,7 @@ from routelab.evaluators.arguments import scipy_stats
 from routelab.evaluators.estimates import Estimate
 from routelab.evaluators.frames import FrameError, is_missing, iso_week
 from routelab.evaluators.intervals import wilson
-from routelab.evaluators.timeline import Period, Source, Timeline
+from routelab.evaluators.timeline import Source, Timeline, build_periods
 
 if TYPE_CHECKING:
     import pandas as pd  # type: ignore[import-untyped,unused-ignore]  # no pandas-stubs in the dev lock yet
@@ -155,24 +155,7 @@ def timeline_grouped(
         "mean_confidence": g.means("confidence" if g.has("confidence") else None),
     }
     shares = {c: g.shares(c) for c in wanted}
-    periods = []
-    for i in range(g.k):
-        row = {name: values[i] for name, values in columns.items()}
-        (p50, p95), money = row.pop("latency"), row["cost_per_request"]
-        periods.append(
-            Period(
-                label=str(labels.iloc[i]),
-                start=begins.iloc[i].to_pydatetime(),
-                route_shares={c: shares[c][i] for c in wanted},
-                cost_source=cost_source if money is not None else None,
-                cost_per_1k_usd=None if money is None else 1000 * money,
-                latency_p50_ms=p50,
-                latency_p95_ms=p95,
-                latency_source=latency_source if p95 is not None else None,
-                labelled=row["accuracy"].n,
-                **row,
-            )
-        )
+    periods = build_periods(columns, shares, labels, begins, cost_source, latency_source)
     return Timeline(
         period=period,
         router=router,
