@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from routelab.evaluators import weighted
 from routelab.evaluators.drift_codes import FrameCodes
@@ -22,6 +22,8 @@ from routelab.evaluators.drift_measures import (
     OUTCOME_SLICES,
     mix_results,
     mix_row,
+    outcome_results,
+    outcome_row,
 )
 from routelab.evaluators.drift_stats import (
     MISSING,
@@ -49,7 +51,6 @@ from routelab.evaluators.drift_types import (
 )
 from routelab.evaluators.frames import is_missing
 from routelab.evaluators.intervals import wilson
-from routelab.evaluators.rank_tests import benjamini_hochberg
 
 if TYPE_CHECKING:
     import numpy as np
@@ -343,31 +344,7 @@ def outcome_drift(
             if measured is None:
                 continue
             before, after, test, p, n_r, n_c = measured
-            change = after - before
             rows.append(
-                {
-                    "metric": metric,
-                    "source": source,
-                    "slice_field": slice_field,
-                    "slice_value": slice_value,
-                    "reference": before,
-                    "current": after,
-                    "change": change,
-                    "relative_change": change / before if before else None,
-                    "test": test,
-                    "p_value": p,
-                    "n_reference": n_r,
-                    "n_current": n_c,
-                }
+                outcome_row(metric, source, slice_field, slice_value, before, after, test, p, n_r, n_c)
             )
-    adjusted = benjamini_hochberg([cast(float, r["p_value"]) for r in rows]) if rows else []
-    out = []
-    for row, p_adj in zip(rows, adjusted, strict=True):
-        rel = row["relative_change"]
-        big = (rel is None and row["change"] != 0) or (rel is not None and abs(float(rel)) >= min_change)  # type: ignore[arg-type]
-        out.append(
-            OutcomeDrift.model_validate(
-                {**row, "p_adjusted": p_adj, "drifted": big and p_adj < thresholds.p_value}
-            )
-        )
-    return out
+    return outcome_results(rows, thresholds, min_change)

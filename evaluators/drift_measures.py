@@ -279,23 +279,49 @@ def outcome_drift(
             if measured is None:
                 continue
             before, after, test, p = measured
-            change = after - before
             rows.append(
-                {
-                    "metric": metric,
-                    "source": source,
-                    "slice_field": slice_field,
-                    "slice_value": slice_value,
-                    "reference": before,
-                    "current": after,
-                    "change": change,
-                    "relative_change": change / before if before else None,
-                    "test": test,
-                    "p_value": p,
-                    "n_reference": len(r),
-                    "n_current": len(c),
-                }
+                outcome_row(metric, source, slice_field, slice_value, before, after, test, p, len(r), len(c))
             )
+    return outcome_results(rows, thresholds, min_change)
+
+
+def outcome_row(
+    metric: str,
+    source: str,
+    slice_field: str,
+    slice_value: str,
+    before: float,
+    after: float,
+    test: str,
+    p_value: float,
+    n_reference: int,
+    n_current: int,
+) -> dict[str, object]:
+    """One slice's outcome comparison (reference and current value, change, relative change, test), before
+    the Benjamini–Hochberg step (`outcome_results`)."""
+    change = after - before
+    return {
+        "metric": metric,
+        "source": source,
+        "slice_field": slice_field,
+        "slice_value": slice_value,
+        "reference": before,
+        "current": after,
+        "change": change,
+        "relative_change": change / before if before else None,
+        "test": test,
+        "p_value": p_value,
+        "n_reference": n_reference,
+        "n_current": n_current,
+    }
+
+
+def outcome_results(
+    rows: Sequence[dict[str, object]], thresholds: DriftThresholds, min_change: float
+) -> list[OutcomeDrift]:
+    """The window's `outcome_row`s with p-values adjusted across them (Benjamini–Hochberg); a row drifts
+    when its adjusted p-value is below the threshold and it changed by at least `min_change` (relative;
+    any change from a zero reference)."""
     adjusted = benjamini_hochberg([cast(float, r["p_value"]) for r in rows]) if rows else []
     out = []
     for row, p_adj in zip(rows, adjusted, strict=True):
