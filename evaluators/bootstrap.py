@@ -2,11 +2,15 @@
 
 Paired bootstrap over requests with a percentile interval. BCa's bias and acceleration terms degenerate
 when most paired differences are zero (same path in both versions). Relative changes (``delta_pct``)
-resample the same way. Randomness only from ``numpy.random.default_rng(seed)`` with the seed recorded.
+resample the same way. Randomness only from ``numpy.random.SeedSequence(seed)`` with the seed recorded: the
+resamples come in chunks of `_CHUNK_RESAMPLES`, each drawn from its own stream spawned from the seed, so
+chunks run on several threads (numpy's generators and array operations release the GIL) and the result depends
+on neither the thread count nor how a chunk is blocked in memory.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -34,6 +38,15 @@ if TYPE_CHECKING:
 _BLOCK_ELEMENTS = 1 << 22
 #: Resample distinct pairs by counts when there are at most 1/8 as many distinct pairs as requests.
 _COMPRESS_RATIO = 8
+#: Resamples per chunk; chunk j draws from the j-th stream spawned from the seed (part of what a seed means).
+_CHUNK_RESAMPLES = 250
+#: Threads that draw chunks at once (at most 4); results do not depend on it.
+_THREADS = min(4, os.cpu_count() or 1)
+#: Below this many resampled values in all, chunks run one after another (a thread pool costs more).
+_THREADED_ELEMENTS = 1 << 17
+
+#: A block of resamples: (generator, rows) -> (base, candidate) statistics per statistic.
+Block = Callable[["np.random.Generator", int], list[tuple["NDArray[np.float64]", "NDArray[np.float64]"]]]
 
 
 def _mean(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -105,39 +118,53 @@ def _row_stats(
     cand: NDArray[np.float64],
     fns: Sequence[StatisticFn],
     n_resamples: int,
-    rng: np.random.Generator,
+    seed: int,
 ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Resample requests by index; base and candidate share the indices (that is the pairing)."""
 
     n = base.shape[0]
 
-    def block(rows: int) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    def block(rng: np.random.Generator, rows: int) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
         idx = rng.integers(0, n, size=(rows, n))
         b, c = base[idx], cand[idx]
         return [(_apply(fn, b), _apply(fn, c)) for fn in fns]
 
-    return _in_blocks(n_resamples, n, len(fns), block)
+    return _in_chunks(n_resamples, n, len(fns), block, seed)
 
 
-def _in_blocks(
-    n_resamples: int,
-    width: int,
-    n_stats: int,
-    block: Callable[[int], list[tuple[NDArray[np.float64], NDArray[np.float64]]]],
+def _in_chunks(
+    n_resamples: int, width: int, n_stats: int, block: Block, seed: int
 ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
-    """Run `block(rows)` over consecutive slices of the resamples, `width` values per resample.
+    """Run `block(rng, rows)` over the resamples, `width` values per resample, on up to `_THREADS` threads.
 
-    Blocks keep memory bounded; consecutive draws continue one random stream, so the draws (and the result)
-    do not depend on the block size. `block` returns (base, candidate) statistics for each of `n_stats`.
+    The resamples come in chunks of `_CHUNK_RESAMPLES`; chunk j draws from the j-th stream spawned from
+    ``SeedSequence(seed)``, in blocks that keep memory bounded, consecutive blocks continuing the chunk's
+    stream. So the draws (and the result) depend on neither the thread count nor the block size. `block`
+    returns (base, candidate) statistics for each of `n_stats`.
     """
     import numpy as np
 
     out = [(np.empty(n_resamples), np.empty(n_resamples)) for _ in range(n_stats)]
+    starts = range(0, n_resamples, _CHUNK_RESAMPLES)
+    streams = np.random.SeedSequence(seed).spawn(len(starts))
     rows = max(1, _BLOCK_ELEMENTS // width)
-    for start in range(0, n_resamples, rows):
-        stop = min(start + rows, n_resamples)
-        for (sb, sc), (b, c) in zip(out, block(stop - start), strict=True):
-            sb[start:stop], sc[start:stop] = b, c
+
+    def chunk(j: int) -> None:
+        rng = np.random.default_rng(streams[j])
+        end = min(starts[j] + _CHUNK_RESAMPLES, n_resamples)
+        for start in range(starts[j], end, rows):
+            stop = min(start + rows, end)
+            for (sb, sc), (b, c) in zip(out, block(rng, stop - start), strict=True):
+                sb[start:stop], sc[start:stop] = b, c
+
+    if _THREADS > 1 and len(starts) > 1 and n_resamples * width >= _THREADED_ELEMENTS:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(_THREADS, len(starts))) as pool:
+            list(pool.map(chunk, range(len(starts))))
+    else:
+        for j in range(len(starts)):
+            chunk(j)
     return out
 
 
@@ -197,7 +224,7 @@ def _counted_stats(
     counts: NDArray[np.int64],
     names: Sequence[str],
     n_resamples: int,
-    rng: np.random.Generator,
+    seed: int,
 ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Resample the distinct (base, cand) pairs by multinomial counts.
 
@@ -210,14 +237,18 @@ def _counted_stats(
     n = int(counts.sum())
     shares = counts / n
 
-    def block(rows: int) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    def block(rng: np.random.Generator, rows: int) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
         weights = rng.multinomial(n, shares, size=rows)
-        return [
-            (_weighted_stat(pairs[:, 0], weights, name, n), _weighted_stat(pairs[:, 1], weights, name, n))
-            for name in names
-        ]
+        stats = {
+            name: (
+                _weighted_stat(pairs[:, 0], weights, name, n),
+                _weighted_stat(pairs[:, 1], weights, name, n),
+            )
+            for name in dict.fromkeys(names)
+        }
+        return [stats[name] for name in names]
 
-    return _in_blocks(n_resamples, len(pairs), len(names), block)
+    return _in_chunks(n_resamples, len(pairs), len(names), block, seed)
 
 
 def _distinct_pairs(
@@ -299,12 +330,11 @@ def _bootstrap_counts(
         todo.append(k)
     if not todo:
         return out
-    rng = np.random.default_rng(seed)
     if counted:
-        stats = _counted_stats(pairs, counts, [resolved[k][0] for k in todo], n_resamples, rng)
+        stats = _counted_stats(pairs, counts, [resolved[k][0] for k in todo], n_resamples, seed)
     else:
         assert expanded is not None
-        stats = _row_stats(expanded[0], expanded[1], [resolved[k][1] for k in todo], n_resamples, rng)
+        stats = _row_stats(expanded[0], expanded[1], [resolved[k][1] for k in todo], n_resamples, seed)
     alpha = 1 - confidence
     for k, (stats_base, stats_cand) in zip(todo, stats, strict=True):
         name, _fn, scale = resolved[k]
@@ -434,7 +464,7 @@ def paired_bootstrap(
         statistic: ``mean``, ``sum``, ``p50``, ``p95``, or a callable mapping a (rows, n) array to (rows,).
         n_resamples: Number of bootstrap resamples, >= 1.
         confidence: Confidence level, strictly between 0 and 1.
-        seed: Seed for ``numpy.random.default_rng``; recorded in the result.
+        seed: Seed for ``numpy.random.SeedSequence`` (a stream per chunk of resamples), recorded.
 
     Returns:
         A `BootstrapEstimate` with ``scale="absolute"``.
@@ -469,7 +499,7 @@ def paired_bootstrap_pct(
         statistic: ``mean``, ``sum``, ``p50``, ``p95``, or a callable mapping a (rows, n) array to (rows,).
         n_resamples: Number of bootstrap resamples, >= 1.
         confidence: Confidence level, strictly between 0 and 1.
-        seed: Seed for ``numpy.random.default_rng``; recorded in the result.
+        seed: Seed for ``numpy.random.SeedSequence`` (a stream per chunk of resamples), recorded.
 
     Returns:
         A `BootstrapEstimate` with ``scale="percent"``; ``value`` is in percent.

@@ -439,6 +439,25 @@ def test_bootstrap_does_not_depend_on_the_block_size(monkeypatch: pytest.MonkeyP
     assert paired_bootstrap(SAMPLES, cand, statistic="p95", n_resamples=500, seed=5) == whole
 
 
+@pytest.mark.parametrize("compress", [True, False], ids=["counted", "rows"])
+def test_bootstrap_does_not_depend_on_the_thread_count(
+    compress: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of resamples draw from their own streams, so threads change the speed, never the draws."""
+    rng = np.random.default_rng(6)
+    base = rng.choice([1.0, 2.5, 4.0, 9.0], size=400)
+    cand = np.where(rng.random(400) < 0.4, rng.choice([0.5, 3.0], size=400), base)
+    # 8 distinct pairs in 400 requests: resampled by counts unless forced to resample request indices
+    monkeypatch.setattr(bootstrap, "_COMPRESS_RATIO", 8 if compress else 10**12)
+    monkeypatch.setattr(bootstrap, "_THREADS", 1)
+    specs = [("sum", "absolute"), ("sum", "percent"), ("p50", "absolute"), ("p95", "absolute")]
+    serial = bootstrap.paired_bootstrap_set(base, cand, specs, n_resamples=1100, seed=9)
+    monkeypatch.setattr(bootstrap, "_THREADED_ELEMENTS", 0)  # thread even this small sample
+    for threads in (2, 3):
+        monkeypatch.setattr(bootstrap, "_THREADS", threads)
+        assert bootstrap.paired_bootstrap_set(base, cand, specs, n_resamples=1100, seed=9) == serial
+
+
 def test_bootstrap_interval_narrows_with_lower_confidence() -> None:
     cand = SAMPLES + np.random.default_rng(4).normal(0, 1, size=SAMPLES.size)
     wide = paired_bootstrap(SAMPLES, cand, confidence=0.99, seed=1)
