@@ -17,6 +17,8 @@ Cold and warm: the text signals' values are kept per request in the store's sign
 (`datasets.signal_cache`). `scan` times the query computing them from the prompts (cold) and reading them
 from the cache the build's replays filled (warm); `replay_sql` empties the cache, replays v3 (cold: it fills
 the cache again), then v2, a version with the same signals (warm). Each reports both, with its peak memory.
+`scan` runs under the memory limit a replay runs under (`replay.REPLAY_MEMORY_LIMIT`), so the two compare
+like with like.
 
 `import` also times the Python import path (`python_*`) on the sample's export: it converts cell by cell.
 Samples keep the slow steps (Python engine, Ray start-up, the Python import path) bounded; each result says
@@ -90,8 +92,8 @@ def _reset_peak_rss() -> bool:
 def _step_scan(db: Path, sample: int, work: Path) -> dict[str, Any]:
     from routelab.datasets import prices as price_store
     from routelab.datasets import routers, signal_cache
-    from routelab.datasets.replay import REQUEST_FIELDS
-    from routelab.datasets.store import open_store
+    from routelab.datasets.replay import REPLAY_MEMORY_LIMIT, REQUEST_FIELDS
+    from routelab.datasets.store import memory_limit, open_store
     from routelab.router_core.sql import compile_sql
 
     def timed(sql: str) -> tuple[int, float]:
@@ -99,7 +101,8 @@ def _step_scan(db: Path, sample: int, work: Path) -> dict[str, Any]:
         n = store.scalar(f"SELECT count(*) FROM ({sql}) WHERE rule_id IS NOT NULL AND model IS NOT NULL")
         return int(n or 0), time.perf_counter() - t0
 
-    with open_store(db, read_only=True) as store:
+    with open_store(db, read_only=True) as store, memory_limit(store.cursor(), REPLAY_MEMORY_LIMIT):
+        # the memory a replay runs under (`replay.REPLAY_MEMORY_LIMIT`): the same budget on both sides
         router = routers.get(store, "acme-gateway@3")
         _pid, table = price_store.load_stored(store, None)
         # cold: every text signal computed from the prompts, as before the signal cache

@@ -219,45 +219,23 @@ class _Candidate:
     """Its sort key, compared as a tuple."""
 
 
-#: Candidates per allowed-mask column (`_o<g>` is a BIGINT bit mask).
-_MASK_BITS = 62
-
-
 def pick_layers(cands: Sequence[_Candidate], when: str, prev: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """CTEs adding `_t`: where `when` holds, the position of the first allowed candidate whose key is minimal;
-    and the helper columns they add.
+    """The CTE adding `_t`: where `when` holds, the position of the first allowed candidate whose key is
+    minimal; and the helper columns it adds (none).
 
-    The keys compare as tuples, ties going to the earlier candidate, as the Python engine's `pick` does: one
-    layer records which candidates are allowed (bit masks `_o<g>`, so each `ok` is evaluated once), then one
-    layer per key component keeps the least value among the allowed candidates that tie on the earlier
-    components (`least` skips NULLs), then the first candidate matching every least value is the target.
-    NULL where `when` does not hold or no candidate is allowed. Every layer is one CASE on `when`: the
-    candidates are only looked at where it holds.
+    The keys compare as tuples, ties going to the earlier candidate, as the Python engine's `pick` does: each
+    allowed candidate is a struct of its key components, its order among the candidates and its position,
+    and `least` compares structs field by field and skips NULLs (the candidates not allowed), so a tie on
+    the key goes to the earlier candidate. NULL where `when` does not hold or no candidate is allowed. One
+    CASE on `when`: the candidates are only looked at where it holds.
     """
-    masks = []
-    allowed: list[str] = []
-    for g in range(0, len(cands), _MASK_BITS):
-        bits = " + ".join(
-            f"(CASE WHEN {c.ok} THEN {1 << b} ELSE 0 END)" for b, c in enumerate(cands[g : g + _MASK_BITS])
-        )
-        masks.append(f"(CASE WHEN {when} THEN CAST({bits} AS BIGINT) END) AS _o{g // _MASK_BITS}")
-        allowed += [f"((_o{g // _MASK_BITS} & {1 << b}) <> 0)" for b in range(len(cands[g : g + _MASK_BITS]))]
-    layers = [(f"{prev}_o", f"SELECT *, {', '.join(masks)} FROM {prev}")]
-    helpers = [f"_o{g}" for g in range(len(masks))]
-    ties: list[list[str]] = [[a] for a in allowed]
-    for j in range(len(cands[0].key)):
-        items = ", ".join(
-            f"(CASE WHEN {' AND '.join(t)} THEN {c.key[j]} END)" for c, t in zip(cands, ties, strict=True)
-        )
-        layer = f"SELECT *, (CASE WHEN {when} THEN least({items}) END) AS _pk{j} FROM {layers[-1][0]}"
-        layers.append((f"{prev}_pk{j}", layer))
-        helpers.append(f"_pk{j}")
-        for c, t in zip(cands, ties, strict=True):
-            t.append(f"{c.key[j]} = _pk{j}")
-    whens = " ".join(f"WHEN {' AND '.join(t)} THEN {c.pos}" for c, t in zip(cands, ties, strict=True))
-    target = f"SELECT *, (CASE WHEN {when} THEN (CASE {whens} END) END) AS _t FROM {layers[-1][0]}"
-    layers.append((f"{prev}_t", target))
-    return layers, helpers
+    items = []
+    for i, c in enumerate(cands):
+        fields = [f"'k{j}': CAST({k} AS DOUBLE)" for j, k in enumerate(c.key)]
+        fields += [f"'i': {i}", f"'p': {c.pos}"]
+        items.append(f"(CASE WHEN {c.ok} THEN {{{', '.join(fields)}}} END)")
+    target = f"SELECT *, (CASE WHEN {when} THEN least({', '.join(items)}).p END) AS _t FROM {prev}"
+    return [(f"{prev}_t", target)], []
 
 
 @dataclass(frozen=True)
