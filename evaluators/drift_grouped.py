@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING
 from routelab.evaluators import weighted
 from routelab.evaluators.drift_codes import FrameCodes
 from routelab.evaluators.drift_measures import (
-    MAX_CATEGORIES,
     MIN_QUANTILE_VALUES,
     OUTCOME_METRICS,
     OUTCOME_SLICES,
+    is_numeric,
     mix_results,
     mix_row,
     outcome_results,
     outcome_row,
+    testable,
 )
 from routelab.evaluators.drift_stats import (
     MISSING,
@@ -175,19 +176,11 @@ def input_drift(
     """`drift_measures.input_drift` of the grouped windows."""
     out = []
     for feature in features:
-        r = ref[feature]
-        numeric = r.dtype.kind in "iuf" or str(r.dtype) in ("Int64", "Float64")
-        if numeric and (known(ref, feature) == 0 or known(cur, feature) == 0):
-            warnings.append(f"input drift: {feature} has no value in one window; not tested")
-            continue
-        distinct = r.nunique()
-        if not numeric and distinct > MAX_CATEGORIES and distinct > 0.2 * known(ref, feature):
-            warnings.append(
-                f"input drift: {feature} looks like an identifier or free text ({distinct:,} distinct "
-                "values); not tested (pass --feature to choose the features)"
-            )
-            continue
-        out.append(InputDrift(feature=feature, drift=column_drift(ref, cur, feature, numeric, thresholds)))
+        numeric = is_numeric(ref[feature])
+        distinct = ref[feature].nunique()
+        if testable(feature, numeric, known(ref, feature), known(cur, feature), distinct, warnings):
+            drift = column_drift(ref, cur, feature, numeric, thresholds)
+            out.append(InputDrift(feature=feature, drift=drift))
     return out
 
 

@@ -173,19 +173,32 @@ def input_drift(
     out = []
     for feature in features:
         r, c = ref[feature], cur[feature]
-        numeric = r.dtype.kind in "iuf" or str(r.dtype) in ("Int64", "Float64")
-        if numeric and (r.notna().sum() == 0 or c.notna().sum() == 0):
-            warnings.append(f"input drift: {feature} has no value in one window; not tested")
-            continue
-        distinct = r.nunique()
-        if not numeric and distinct > MAX_CATEGORIES and distinct > 0.2 * r.notna().sum():
-            warnings.append(
-                f"input drift: {feature} looks like an identifier or free text ({distinct:,} distinct "
-                "values); not tested (pass --feature to choose the features)"
-            )
-            continue
-        out.append(InputDrift(feature=feature, drift=column_drift(r, c, thresholds=thresholds)))
+        numeric = is_numeric(r)
+        if testable(feature, numeric, int(r.notna().sum()), int(c.notna().sum()), r.nunique(), warnings):
+            out.append(InputDrift(feature=feature, drift=column_drift(r, c, thresholds=thresholds)))
     return out
+
+
+def is_numeric(values: pd.Series) -> bool:
+    """Whether input drift treats a feature column as numeric (else categorical)."""
+    return values.dtype.kind in "iuf" or str(values.dtype) in ("Int64", "Float64")
+
+
+def testable(
+    feature: str, numeric: bool, known_ref: int, known_cur: int, distinct: int, warnings: list[str]
+) -> bool:
+    """Whether input drift tests `feature`, given its requests with a value in each window and its distinct
+    reference values; when not, the reason is appended to `warnings`."""
+    if numeric and (known_ref == 0 or known_cur == 0):
+        warnings.append(f"input drift: {feature} has no value in one window; not tested")
+        return False
+    if not numeric and distinct > MAX_CATEGORIES and distinct > 0.2 * known_ref:
+        warnings.append(
+            f"input drift: {feature} looks like an identifier or free text ({distinct:,} distinct "
+            "values); not tested (pass --feature to choose the features)"
+        )
+        return False
+    return True
 
 
 def confidence_drift(

@@ -92,7 +92,11 @@ def _cost_column(ref: pd.DataFrame, cur: pd.DataFrame) -> str:
 
 def _moves(ref: pd.Series, cur: pd.Series) -> tuple[float, list[ShareMove], str | None]:
     """Total variation distance of two path columns, the top moves, and the path that gained most."""
-    rs, cs = ref.value_counts(normalize=True), cur.value_counts(normalize=True)
+    return share_moves(ref.value_counts(normalize=True), cur.value_counts(normalize=True))
+
+
+def share_moves(rs: pd.Series, cs: pd.Series) -> tuple[float, list[ShareMove], str | None]:
+    """`_moves` of two windows given as each path's share of its requests (indexed by path)."""
     diff = cs.sub(rs, fill_value=0.0)
     order = diff.abs().sort_values(ascending=False, kind="stable").index[:5]
     moves = [

@@ -13,7 +13,7 @@ from routelab.evaluators import weighted
 from routelab.evaluators.drift_codes import FrameCodes
 from routelab.evaluators.drift_stats import chi_square, two_proportion_z
 from routelab.evaluators.drift_types import AlarmSettings, HarmEvidence, ShareMove
-from routelab.evaluators.silent import EXAMPLES, Candidate, _harm, _harm_p
+from routelab.evaluators.silent import EXAMPLES, Candidate, _harm, _harm_p, share_moves
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,14 +76,7 @@ def _path_counts(codes: FrameCodes, rows: NDArray[np.intp]) -> pd.Series:
 
 def _moves(rc: pd.Series, cc: pd.Series) -> tuple[float, list[ShareMove], str | None]:
     """`silent._moves` from both slices' requests per path (`_path_counts`)."""
-    rs, cs = rc / rc.sum(), cc / cc.sum()
-    diff = cs.sub(rs, fill_value=0.0)
-    order = diff.abs().sort_values(ascending=False, kind="stable").index[:5]
-    moves = [
-        ShareMove(value=str(v), reference=float(rs.get(v, 0.0)), current=float(cs.get(v, 0.0))) for v in order
-    ]
-    gained = diff.idxmax() if len(diff) and diff.max() > 0 else None
-    return float(diff.abs().sum() / 2), moves, None if gained is None else str(gained)
+    return share_moves(rc / rc.sum(), cc / cc.sum())
 
 
 def _examples(cols: _Columns, codes: FrameCodes, rows: NDArray[np.intp], path: str | None) -> list[str]:

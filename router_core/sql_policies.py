@@ -219,9 +219,9 @@ class _Candidate:
     """Its sort key, compared as a tuple."""
 
 
-def pick_layers(cands: Sequence[_Candidate], when: str, prev: str) -> tuple[list[tuple[str, str]], list[str]]:
+def pick_layer(cands: Sequence[_Candidate], when: str, prev: str) -> tuple[str, str]:
     """The CTE adding `_t`: where `when` holds, the position of the first allowed candidate whose key is
-    minimal; and the helper columns it adds (none).
+    minimal.
 
     The keys compare as tuples, ties going to the earlier candidate, as the Python engine's `pick` does: each
     allowed candidate is a struct of its key components, its order among the candidates and its position,
@@ -235,7 +235,7 @@ def pick_layers(cands: Sequence[_Candidate], when: str, prev: str) -> tuple[list
         fields += [f"'i': {i}", f"'p': {c.pos}"]
         items.append(f"(CASE WHEN {c.ok} THEN {{{', '.join(fields)}}} END)")
     target = f"SELECT *, (CASE WHEN {when} THEN least({', '.join(items)}).p END) AS _t FROM {prev}"
-    return [(f"{prev}_t", target)], []
+    return f"{prev}_t", target
 
 
 @dataclass(frozen=True)
@@ -339,9 +339,8 @@ def policy_layers(facts: ModelFacts, state: PathState, k: int, prev: str) -> lis
     layers: list[tuple[str, str]] = [(f"{prev}_v", f"SELECT *, {p.violated} AS _v FROM {prev}")]
     helpers = ["_v"]
     if p.candidates:
-        picks, added = pick_layers(p.candidates, "_v", f"{prev}_v")
-        layers += picks
-        helpers += [*added, "_t"]
+        layers.append(pick_layer(p.candidates, "_v", f"{prev}_v"))
+        helpers.append("_t")
     else:  # a policy that never moves the request has no target
         layers[-1] = (f"{prev}_v", f"SELECT *, {p.violated} AS _v, CAST(NULL AS INTEGER) AS _t FROM {prev}")
         helpers.append("_t")
