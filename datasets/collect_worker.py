@@ -165,6 +165,11 @@ class Worker:
             if attempt.result is not None:
                 cost = call_cost(price, attempt.result.input_tokens, attempt.result.output_tokens, estimate)
                 answered = True
+        except BaseException:
+            # refused credentials, an interrupt or a bug: no worker may start another call. Set here, on
+            # the worker's thread; the main thread sees the failed future only later (a race it once lost).
+            self.stop.set()
+            raise
         finally:
             self.budget.settle(estimate + (0.0 if answered else hold), cost)
         return attempt, cost, _call_row(self.run_id, work, target, role, attempt, cost, redacted)

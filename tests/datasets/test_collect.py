@@ -456,6 +456,13 @@ def test_refused_credentials_stop_the_run(demo: Store, monkeypatch: pytest.Monke
     provider = Provider(
         fail=lambda kw: auth(message=f"invalid x-api-key {API_KEY}", llm_provider="a", model="m")
     )
+    real_wait = collect.wait
+
+    def slow_wait(*args: Any, **kwargs: Any) -> Any:  # a busy main thread: the worker must stop by itself
+        time.sleep(0.2)
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(collect, "wait", slow_wait)
     run_id = collect.start(demo, REF, CollectOptions(sample=4), budget_usd=1.0)
     with pytest.raises(CredentialsError) as err:
         collect.run(demo, run_id, completion=provider, sleep=no_sleep(), concurrency=1)
