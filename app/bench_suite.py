@@ -125,12 +125,13 @@ def _step_scan(db: Path, sample: int, work: Path) -> dict[str, Any]:
 
 def _step_replay_sql(db: Path, sample: int, work: Path) -> dict[str, Any]:
     from routelab.app.benchmarks import vm_hwm_mb
-    from routelab.datasets import replay
+    from routelab.datasets import replay, signal_cache
     from routelab.datasets.bench import reset_peak_rss
     from routelab.datasets.store import open_store
 
     with open_store(db) as store:
-        store.execute("DELETE FROM request_signals")  # untimed: the cold replay starts from an empty cache
+        with store.transaction() as cur:  # untimed: the cold replay starts from an empty cache
+            signal_cache.clear(cur)
         t0 = time.perf_counter()
         run = replay.replay(store, "acme-gateway@3", engine="sql", progress=False)
         seconds = time.perf_counter() - t0

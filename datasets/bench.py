@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from routelab.datasets import prices as price_store
-from routelab.datasets import replay, routers
+from routelab.datasets import replay, routers, signal_cache
 from routelab.datasets.store import open_store
 from routelab.datasets.workspace import example_config, example_prices
 
@@ -84,7 +84,8 @@ def bench_replay(
         warm_ref = routers.add(store, example_config(WARM_ROUTER), source=WARM_ROUTER).ref
         py_run = replay.replay(store, ref, engine="python", price_table_id=pid, progress=progress)
         replicate(store, n_requests)
-        store.execute("DELETE FROM request_signals")  # cold means cold, whatever the store held before
+        with store.transaction() as cur:  # cold means cold, whatever the store held before
+            signal_cache.clear(cur)
         prompt_chars = float(store.scalar("SELECT avg(length(prompt)) FROM requests") or 0.0)
         path = store.path
         store.close()
@@ -131,14 +132,14 @@ def _sql_child(path: Path, ref: str, pid: str) -> dict[str, Any]:
 
 _SQL_CHILD = """
 import json, resource, sys, time
-from routelab.datasets import replay
+from routelab.datasets import replay, signal_cache
 from routelab.datasets.store import open_store
 path, ref, pid = sys.argv[1:4]
 with open_store(path) as store:
     t0 = time.perf_counter()
     run = replay.replay(store, ref, engine="sql", price_table_id=pid)
     seconds = time.perf_counter() - t0
-    cache_rows = store.scalar("SELECT count(*) FROM request_signals")
+    cache_rows = signal_cache.stored_values(store.cursor())
 # VmHWM is this process's own high-water mark (ru_maxrss would carry the parent's over fork and exec)
 hwm = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")]
 peak = hwm[0] / 1024.0 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -5,10 +5,9 @@ new ones inserted, so re-running replaces and never duplicates, and a replay kil
 state intact. Every run is stamped with the router hash and the price table it used.
 
 The SQL engine first stores the text signals' values the selected requests lack (`signal_cache`: computed
-once per request and signal definition, shared by every version with that signal), then decides every
-request with one ``INSERT ... SELECT`` that reads them instead of the prompts. The progress bar of a SQL
-replay moves once, at the end: a single statement streams all requests (slicing them would rebuild the
-cache join per slice).
+once per request and signal definition, shared by every version with that signal, kept in columns of
+`requests`), then decides every request with one ``INSERT ... SELECT`` that reads them instead of the prompts.
+The progress bar of a SQL replay moves once, at the end: a single statement streams all requests.
 """
 
 from __future__ import annotations
@@ -119,21 +118,14 @@ def _sql_insert(
     return int(row[0]) if row else 0  # DuckDB's INSERT returns the row count
 
 
-def _sql_decide(cur: Any, router: Router, table: PriceTable, run_id: str, pred: str, total: int) -> int:
+def _sql_decide(cur: Any, router: Router, table: PriceTable, run_id: str, pred: str) -> int:
     """Decide with the SQL engine in the caller's transaction: fill the signal cache, then one INSERT that
     reads the cached values instead of the prompts (`signal_cache`). The rows inserted."""
     tokens_complete = signal_cache.tokens_complete(cur, pred)
     values = signal_cache.needed(router, tokens_complete)
-    signal_cache.fill(cur, router, values, pred, n_requests=total)
+    signal_cache.fill(cur, router, values, pred)
     relation = signal_cache.source(values, pred, tokens_complete=tokens_complete)
-    inserted = _sql_insert(cur, router, table, run_id, relation)
-    if inserted < total:
-        # a request lacked a cached value that the row counts did not show (rows of requests deleted since):
-        # fill exactly and decide again
-        cur.execute("DELETE FROM decisions WHERE run_id = ?", [run_id])
-        signal_cache.fill(cur, router, values, pred, n_requests=total, exact=True)
-        inserted = _sql_insert(cur, router, table, run_id, relation)
-    return inserted
+    return _sql_insert(cur, router, table, run_id, relation)
 
 
 @contextmanager
@@ -141,7 +133,7 @@ def _streaming(cur: Any) -> Iterator[None]:
     """DuckDB settings under which a replay of millions of requests streams in bounded memory.
 
     Decisions need no order (`preserve_insertion_order`, this cursor only), and the memory limit makes the
-    cache join and the write spill to disk rather than grow: it is the process's DuckDB instance's setting,
+    cache fill and the write spill to disk rather than grow: it is the process's DuckDB instance's setting,
     lowered for the replay and restored after it.
     """
     cur.execute("SET SESSION preserve_insertion_order = false")
@@ -208,7 +200,7 @@ def replay(
                 )
             if engine == "sql":
                 with _streaming(cur):
-                    n = _sql_decide(cur, router, table, run_id, pred, total)
+                    n = _sql_decide(cur, router, table, run_id, pred)
                 bar.update(n)
             elif engine == "python":
                 _python_batches(store, cur, router, table, run_id, where, bar)

@@ -1,5 +1,5 @@
-"""The signal cache: per request, the values of a router's query that depend only on its prompt, in
-`request_signals`.
+"""The signal cache: per request, the values of a router's query that depend only on its prompt, kept in
+columns of `requests` itself.
 
 Regexes over 1.8 kB prompts are about 70 % of a replay, and each text signal's value depends only on the
 request's text and the signal's definition; router versions share most signals. So, as `pii_cache` does for
@@ -9,23 +9,28 @@ the PII detector, each value is computed once per request and kept:
   index of the label that matched, 0 for none; 1/0 for PII) and the token estimate used when
   `prompt_tokens` is missing. Length signals and signals over short fields stay in the query: reading them
   back would cost more than computing them.
-- **Key.** One row per (``request_id``, ``signal_key``): the key is a short hash of the exact SQL expression
-  computing the value, so editing a signal's phrases or patterns gives a new key and stale rows are never
-  read (nobody has to clear anything). Rows of a key no version computes any more stay, unread.
-- **Fill.** `fill` inserts the missing rows with one ``INSERT ... SELECT`` (an anti-join on request and key)
-  inside the caller's transaction: a replay fills and reads in its own transaction. It first compares each
-  key's row count with the number of requests, so a warm cache costs one scan of two short columns.
-- **Read.** `source` is the selected requests joined with their cached values (one aggregate turns the rows
-  into columns), the relation `compile_sql(..., cache=...)` reads instead of the prompt.
-- **Invalidation.** Whatever rewrites a prompt or attrs deletes the request's rows in its own transaction
-  (`forget`): `purge` and the importers' ``--on-conflict replace``.
-- **Read-only stores.** `relation` uses the rows there are and computes the missing values in the query,
+- **Where.** One INTEGER column of `requests` per value, named `cached_<key>` (`column`), NULL until
+  computed. The key is a short hash of the exact SQL expression computing the value, so editing a signal's
+  phrases or patterns gives a new key, hence a new column, and stale values are never read (nobody has to
+  clear anything). A replay then reads its values with the request's other fields: no join, no pivot
+  (migration 10 replaced the long `request_signals` table, whose pivot and join were a third of a warm
+  replay). The columns are added when a version first needs them (``ALTER TABLE ... ADD COLUMN``), so
+  there are as many as distinct text-signal definitions among the versions replayed; writers name the
+  columns they insert (`tables.write`), so the extra ones are left NULL.
+- **Fill.** `fill` computes, in the caller's transaction, the values the selected requests lack (one
+  ``UPDATE ... FROM`` over just those requests); counting the NULLs of a few INTEGER columns first makes a
+  warm cache cost one short scan.
+- **Read.** `source` is the selected requests with their cached values, the relation
+  `compile_sql(..., cache=...)` reads instead of the prompt.
+- **Invalidation.** Whatever rewrites a prompt or attrs sets the request's values back to NULL in its own
+  transaction (`forget`): `purge`; the importers' ``--on-conflict replace`` writes a new row, NULL anyway.
+- **Read-only stores.** `relation` uses the values there are and computes the missing ones in the query,
   without storing them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +39,12 @@ import pandas as pd
 from routelab.datasets.store import Store
 from routelab.router_core.sql import REQUEST_COLUMNS, cached_values_sql
 from routelab.router_core.sql_cache import TOKEN_ESTIMATE, CacheColumns, CachedValue, cached_values
-from routelab.router_core.sql_expr import ident, q
+from routelab.router_core.sql_expr import ident
 from routelab.router_core.validate import Router
 
 REQUEST_FIELDS = [name for name, _ in REQUEST_COLUMNS]
+#: Prefix of the cache's columns in `requests` (then the value's key: 16 hex digits).
+COLUMN_PREFIX = "cached_"
 
 
 @dataclass(frozen=True)
@@ -51,84 +58,77 @@ class CachedRelation:
     computed: int
     """(request, value) pairs this call computed: stored when `stored`, else computed again by the query."""
     stored: bool
-    """Whether the computed values were written to `request_signals` (False on a read-only store)."""
+    """Whether the computed values were written to `requests` (False on a read-only store)."""
 
 
-def _column(i: int) -> str:
+def column(value: CachedValue) -> str:
+    """The column of `requests` holding `value`."""
+    return COLUMN_PREFIX + value.key
+
+
+def _alias(i: int) -> str:
     return f"_sc_{i}"
 
 
-def _keys(values: Sequence[CachedValue]) -> str:
-    return ", ".join(q(v.key) for v in values)
-
-
-def _selected(pred: str) -> str:
-    return f"(SELECT {', '.join(REQUEST_FIELDS)} FROM requests WHERE {pred})"
+def columns(cur: Any) -> set[str]:
+    """The cache's columns that `requests` has now (as the caller's transaction sees it)."""
+    rows = cur.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'requests' AND starts_with(column_name, ?)",
+        [COLUMN_PREFIX],
+    ).fetchall()
+    return {str(r[0]) for r in rows}
 
 
 def source(
-    values: Sequence[CachedValue], pred: str = "TRUE", complete: bool = True, tokens_complete: bool = False
+    values: Sequence[CachedValue],
+    pred: str = "TRUE",
+    complete: bool = True,
+    tokens_complete: bool = False,
+    present: Collection[str] | None = None,
 ) -> CachedRelation:
-    """The requests selected by `pred` joined with their cached `values`, as `compile_sql` reads them.
+    """The requests selected by `pred` with their cached `values`, as `compile_sql` reads them.
 
     Args:
         values: Cached values of the router (`cached_values`, or `needed`).
         pred: A SQL predicate on `requests` (`replay.request_filter`).
-        complete: True when every selected request has every value (after `fill`): the join is an inner
-            one, so a request that lacks one is left out (and counted missing by the caller), and the prompt
-            is never read. False: missing values are NULL and the query computes them.
+        complete: True when every selected request has every value (after `fill`): the prompt is then never
+            read. False: a NULL value is missing and the query computes it.
         tokens_complete: Every selected request has `prompt_tokens` (`needed` checked): the token estimate
             is then never used, and a NULL column stands in for it when `values` leaves it out, so the
             query does not read the prompt for it.
+        present: The cache columns `requests` has (`columns`); None: all of `values`' (after `fill`). A
+            value without its column reads as NULL (pass `complete=False` then).
 
-    Insert or select the compiled query's rows; do not group them in the same statement: over a join, DuckDB
-    2.0's partial aggregate pushdown substitutes the query's layered expressions into each other, which
-    grows without bound (filters and ``count(*)`` are fine).
+    Insert or select the compiled query's rows; do not group them in the same statement: DuckDB 2.0's
+    partial aggregate pushdown substitutes the query's layered expressions into each other, which grows
+    without bound (filters and ``count(*)`` are fine).
     """
-    cols = [f"r.{ident(c)}" for c in REQUEST_FIELDS] + [f"c.{_column(i)}" for i in range(len(values))]
-    columns = {v.name: _column(i) for i, v in enumerate(values)}
-    if tokens_complete and TOKEN_ESTIMATE not in columns:
-        cols.append(f"CAST(NULL AS INTEGER) AS {_column(len(values))}")
-        columns[TOKEN_ESTIMATE] = _column(len(values))
-    if not values:
-        sql = f"(SELECT {', '.join(cols)} FROM {_selected(pred)} r)"
-        return CachedRelation(sql, CacheColumns(columns=columns), 0, True)
-    pivot = ", ".join(
-        f"max(value) FILTER (WHERE signal_key = {q(v.key)}) AS {_column(i)}" for i, v in enumerate(values)
-    )
-    # complete: only requests with every value (HAVING: inside the aggregate, below the join)
-    having = " AND ".join(f"{_column(i)} IS NOT NULL" for i in range(len(values)))
-    cached = (
-        f"(SELECT request_id, {pivot} FROM request_signals WHERE signal_key IN ({_keys(values)}) "
-        f"GROUP BY request_id{f' HAVING {having}' if complete else ''})"
-    )
-    join = "JOIN" if complete else "LEFT JOIN"
-    sql = f"(SELECT {', '.join(cols)} FROM {_selected(pred)} r {join} {cached} c USING (request_id))"
-    return CachedRelation(sql, CacheColumns(columns=columns, complete=complete), 0, True)
+    cols = [ident(c) for c in REQUEST_FIELDS]
+    for i, v in enumerate(values):
+        has = present is None or column(v) in present
+        cols.append(f"{ident(column(v)) if has else 'CAST(NULL AS INTEGER)'} AS {_alias(i)}")
+    aliases = {v.name: _alias(i) for i, v in enumerate(values)}
+    if tokens_complete and TOKEN_ESTIMATE not in aliases:
+        cols.append(f"CAST(NULL AS INTEGER) AS {_alias(len(values))}")
+        aliases[TOKEN_ESTIMATE] = _alias(len(values))
+    sql = f"(SELECT {', '.join(cols)} FROM requests WHERE {pred})"
+    return CachedRelation(sql, CacheColumns(columns=aliases, complete=complete), 0, True)
 
 
-def missing(cur: Any, values: Sequence[CachedValue], pred: str = "TRUE") -> dict[str, int]:
-    """Per value name, how many requests selected by `pred` lack its row (an anti-join on request and key)."""
+def missing(
+    cur: Any, values: Sequence[CachedValue], pred: str = "TRUE", present: Collection[str] | None = None
+) -> dict[str, int]:
+    """Per value name, how many requests selected by `pred` lack it (one scan of the cache's columns)."""
     if not values:
         return {}
-    rows = cur.execute(
-        f"SELECT k.signal_key, count(*) FROM {_selected(pred)} r "
-        f"CROSS JOIN (SELECT unnest([{_keys(values)}]) AS signal_key) k "
-        "ANTI JOIN request_signals c ON c.request_id = r.request_id AND c.signal_key = k.signal_key "
-        "GROUP BY k.signal_key"
-    ).fetchall()
-    by_key = {str(k): int(n) for k, n in rows}
-    return {v.name: by_key.get(v.key, 0) for v in values}
-
-
-def _suspects(cur: Any, values: Sequence[CachedValue], n_requests: int) -> list[CachedValue]:
-    """The values with fewer rows than there are requests: certainly incomplete. (Rows of deleted requests
-    could hide a missing one; `replay` notices that from its decision count and fills exactly.)"""
-    rows = cur.execute(
-        f"SELECT signal_key, count(*) FROM request_signals WHERE signal_key IN ({_keys(values)}) GROUP BY 1"
-    ).fetchall()
-    counts = {str(k): int(n) for k, n in rows}
-    return [v for v in values if counts.get(v.key, 0) < n_requests]
+    present = columns(cur) if present is None else present
+    counts = [
+        f"count(*) FILTER (WHERE {ident(column(v))} IS NULL)" if column(v) in present else "count(*)"
+        for v in values
+    ]
+    row = cur.execute(f"SELECT {', '.join(counts)} FROM requests WHERE {pred}").fetchone()
+    return {v.name: int(n) for v, n in zip(values, row or [0] * len(values), strict=True)}
 
 
 def tokens_complete(cur: Any, pred: str = "TRUE") -> bool:
@@ -147,66 +147,48 @@ def needed(router: Router, tokens_complete: bool) -> list[CachedValue]:
     return [v for v in values if v.name != TOKEN_ESTIMATE] if tokens_complete else values
 
 
-def fill(
-    cur: Any,
-    router: Router,
-    values: Sequence[CachedValue],
-    pred: str = "TRUE",
-    n_requests: int | None = None,
-    exact: bool = False,
-) -> int:
+def fill(cur: Any, router: Router, values: Sequence[CachedValue], pred: str = "TRUE") -> int:
     """Store the `values` of `router` that the requests selected by `pred` lack, in the caller's transaction.
+
+    Adds the columns of values no replay needed before, then computes the missing values of just the
+    requests that lack one (``UPDATE ... FROM`` the router's `cached_values_sql`).
 
     Args:
         cur: The cursor of the caller's transaction.
         router: The router version the values belong to.
         values: Some of its cached values (`needed`, or `cached_values`).
         pred: A SQL predicate on `requests` (`replay.request_filter`).
-        n_requests: How many requests `pred` selects, when the caller knows.
-        exact: Count the missing rows of every key with an anti-join, whatever the row counts say.
 
     Returns:
-        The rows inserted.
+        The (request, value) pairs computed.
     """
     values = list(values)
     if not values:
         return 0
-    if n_requests is None:
-        n_requests = int(cur.execute(f"SELECT count(*) FROM requests WHERE {pred}").fetchone()[0])
-    if not exact and pred == "TRUE":
-        # a key with as many rows as there are requests is taken as complete: one scan of two short columns
-        values = _suspects(cur, values, n_requests)
-        if not values:
-            return 0
-    lacking = missing(cur, values, pred)
+    present = columns(cur)
+    for v in values:
+        if column(v) not in present:
+            cur.execute(f"ALTER TABLE requests ADD COLUMN {ident(column(v))} INTEGER")
+    lacking = missing(cur, values, pred, present={column(v) for v in values})
     todo = [v for v in values if lacking[v.name]]
     if not todo:
         return 0
-    selected = pred
-    if any(lacking[v.name] < n_requests for v in todo):
-        # only the requests that lack one of the values are scanned (the anti-join reads ids alone)
-        selected = (
-            f"({pred}) AND request_id IN (SELECT r.request_id FROM requests r "
-            f"CROSS JOIN (SELECT unnest([{_keys(todo)}]) AS signal_key) k "
-            "ANTI JOIN request_signals c ON c.request_id = r.request_id AND c.signal_key = k.signal_key)"
-        )
-    computed = cached_values_sql(router, [v.name for v in todo], _selected(selected))
-    names = ", ".join(ident(v.name) for v in todo)
-    row = cur.execute(
-        "INSERT INTO request_signals (request_id, signal_key, value) "
-        "SELECT x.request_id, x.signal_key, x.value FROM ("
-        f"SELECT request_id, unnest([{_keys(todo)}]) AS signal_key, unnest([{names}]) AS value "
-        f"FROM ({computed})) x "
-        "ANTI JOIN request_signals c ON c.request_id = x.request_id AND c.signal_key = x.signal_key"
-    ).fetchone()
-    return int(row[0]) if row else 0  # DuckDB's INSERT returns the row count
+    nulls = " OR ".join(f"{ident(column(v))} IS NULL" for v in todo)
+    selected = f"(SELECT {', '.join(REQUEST_FIELDS)} FROM requests WHERE ({pred}) AND ({nulls}))"
+    computed = cached_values_sql(router, [v.name for v in todo], selected)
+    # a request may lack some of the values only: the ones it has are kept (they are the same anyway)
+    sets = ", ".join(
+        f"{ident(column(v))} = coalesce(requests.{ident(column(v))}, x.{ident(v.name)})" for v in todo
+    )
+    cur.execute(f"UPDATE requests SET {sets} FROM ({computed}) x WHERE requests.request_id = x.request_id")
+    return sum(lacking[v.name] for v in todo)
 
 
 def relation(store: Store, router: Router, pred: str = "TRUE") -> CachedRelation:
     """The relation `compile_sql` should read for `router` over the requests selected by `pred`.
 
     A writable store fills the missing values first (in a transaction of its own); a read-only store uses
-    the rows there are and the query computes the rest, storing nothing.
+    the values there are and the query computes the rest, storing nothing.
 
     Raises:
         StoreError: a query failed.
@@ -214,29 +196,48 @@ def relation(store: Store, router: Router, pred: str = "TRUE") -> CachedRelation
     complete_tokens = tokens_complete(store.cursor(), pred)
     values = needed(router, complete_tokens)
     if store.read_only:
-        lacking = sum(missing(store.cursor(), values, pred).values())
-        out = source(values, pred, complete=not lacking, tokens_complete=complete_tokens)
+        present = columns(store.cursor())
+        lacking = sum(missing(store.cursor(), values, pred, present).values())
+        out = source(values, pred, not lacking, complete_tokens, present)
         return CachedRelation(out.source, out.cache, lacking, stored=False)
     with store.transaction() as cur:
-        computed = fill(cur, router, values, pred, exact=True)
+        computed = fill(cur, router, values, pred)
     out = source(values, pred, tokens_complete=complete_tokens)
     return CachedRelation(out.source, out.cache, computed, stored=True)
 
 
 def forget(cur: Any, request_ids: Iterable[str]) -> None:
-    """Delete the cached values of requests whose prompt or attrs changed, inside the caller's transaction.
+    """Set the cached values of requests whose prompt or attrs changed back to NULL, inside the caller's
+    transaction.
 
     Args:
         cur: The cursor of the transaction that changes the requests.
         request_ids: The requests that were (or may have been) rewritten.
     """
+    present = sorted(columns(cur))
     ids = pd.DataFrame({"request_id": pd.Series(list(request_ids), dtype=object)})
-    if ids.empty:
+    if ids.empty or not present:
         return
     cur.register("_signals_forget", ids)
     try:
         cur.execute(
-            "DELETE FROM request_signals WHERE request_id IN (SELECT request_id FROM _signals_forget)"
+            f"UPDATE requests SET {', '.join(f'{ident(c)} = NULL' for c in present)} "
+            "WHERE request_id IN (SELECT request_id FROM _signals_forget)"
         )
     finally:
         cur.unregister("_signals_forget")
+
+
+def clear(cur: Any) -> None:
+    """Drop every cached value (the cache's columns), inside the caller's transaction: a cold start."""
+    for name in sorted(columns(cur)):
+        cur.execute(f"ALTER TABLE requests DROP COLUMN {ident(name)}")
+
+
+def stored_values(cur: Any) -> int:
+    """How many (request, value) pairs the cache holds."""
+    present = sorted(columns(cur))
+    if not present:
+        return 0
+    row = cur.execute(f"SELECT {' + '.join(f'count({ident(c)})' for c in present)} FROM requests").fetchone()
+    return int(row[0]) if row else 0

@@ -170,8 +170,10 @@ def write(
         cur.execute(f"DELETE FROM {table} t USING {view} i WHERE {on} AND ({differs})")
         replaced = conflicting
     before = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
+    listed = ", ".join(names)  # by name: `requests` may carry more columns (the signal cache's)
     cur.execute(
-        f"INSERT INTO {table} SELECT i.* FROM {view} i WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})"
+        f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {view} i "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})"
     )
     after = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
     cur.execute(f"DROP TABLE {view}")

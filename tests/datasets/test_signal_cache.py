@@ -67,13 +67,33 @@ def uncached(store: Store, ref: str) -> list[tuple[Any, ...]]:
 
 
 def cache_rows(store: Store) -> int:
-    return int(store.scalar("SELECT count(*) FROM request_signals"))
+    """(request, value) pairs the cache holds."""
+    return signal_cache.stored_values(store.cursor())
+
+
+def filled(store: Store, key: str) -> int:
+    """Requests holding the value of `key`."""
+    return int(store.scalar(f"SELECT count({signal_cache.COLUMN_PREFIX}{key}) FROM requests"))
+
+
+def with_values(store: Store) -> set[str]:
+    """The requests holding at least one cached value."""
+    cols = sorted(signal_cache.columns(store.cursor()))
+    rows = store.execute(
+        f"SELECT request_id FROM requests WHERE {' OR '.join(f'{c} IS NOT NULL' for c in cols) or 'FALSE'}"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def clear(store: Store) -> None:
+    with store.transaction() as cur:
+        signal_cache.clear(cur)
 
 
 def test_cold_warm_uncached_and_python_decisions_are_identical(demo_store: Store) -> None:
     n = demo_store.scalar("SELECT count(*) FROM requests")
     for ref in VERSIONS:
-        demo_store.execute("DELETE FROM request_signals")
+        clear(demo_store)
         replay.replay(demo_store, ref, engine="sql")
         cold = stored(demo_store, ref)
         replay.replay(demo_store, ref, engine="sql")
@@ -102,10 +122,7 @@ def test_the_estimate_is_cached_only_for_requests_without_a_token_count(demo_sto
     replay.replay(demo_store, "acme-gateway@3")
     router = routers.get(demo_store, "acme-gateway@3")
     estimate = next(v for v in cached_values(router) if v.name == TOKEN_ESTIMATE)
-    assert (
-        demo_store.scalar("SELECT count(*) FROM request_signals WHERE signal_key = ?", [estimate.key])
-        == N_DEMO
-    )
+    assert filled(demo_store, estimate.key) == N_DEMO
     assert stored(demo_store, "acme-gateway@3") == uncached(demo_store, "acme-gateway@3")
     replay.replay(demo_store, "acme-gateway@3", engine="python")
     assert stored(demo_store, "acme-gateway@3") == uncached(demo_store, "acme-gateway@3")
@@ -159,10 +176,7 @@ def test_editing_a_signal_gives_a_new_key_and_new_values(demo_store: Store) -> N
     assert {k: v for k, v in v9.items() if k != "intent"} == {k: v for k, v in v3.items() if k != "intent"}
     replay.replay(demo_store, ref)
     assert cache_rows(demo_store) == before + N_DEMO  # ... so only its values were computed
-    assert (
-        demo_store.scalar("SELECT count(*) FROM request_signals WHERE signal_key = ?", [v9["intent"]])
-        == N_DEMO
-    )
+    assert filled(demo_store, v9["intent"]) == N_DEMO
     by_sql = stored(demo_store, ref)
     replay.replay(demo_store, ref, engine="python")
     assert by_sql == stored(demo_store, ref) == uncached(demo_store, ref)
@@ -188,13 +202,18 @@ def test_new_requests_are_filled_alone(demo_store: Store) -> None:
     assert stored(demo_store, "acme-gateway@3") == uncached(demo_store, "acme-gateway@3")
 
 
-def test_rows_of_deleted_requests_do_not_hide_a_missing_value(demo_store: Store) -> None:
-    """Key counts can match while a request lacks a row; the replay notices and fills exactly."""
+def test_a_request_lacking_one_value_gets_just_that_one(demo_store: Store) -> None:
     replay.replay(demo_store, "acme-gateway@3")
-    victim = demo_store.scalar("SELECT min(request_id) FROM requests")
+    before = cache_rows(demo_store)
+    intent = next(v for v in cached_values(routers.get(demo_store, "acme-gateway@3")) if v.name == "intent")
+    victims = demo_store.execute("SELECT request_id FROM requests ORDER BY request_id LIMIT 3").fetchall()
     demo_store.execute(
-        "UPDATE request_signals SET request_id = 'gone' WHERE request_id = ?", [victim]
-    )  # the counts stay, the victim's rows are now a deleted request's
+        f"UPDATE requests SET {signal_cache.column(intent)} = NULL WHERE request_id IN (?, ?, ?)",
+        [v[0] for v in victims],
+    )
+    relation = signal_cache.relation(demo_store, routers.get(demo_store, "acme-gateway@3"))
+    assert relation.computed == 3
+    assert cache_rows(demo_store) == before
     run = replay.replay(demo_store, "acme-gateway@3")
     assert run.n_decisions == N_DEMO
     assert stored(demo_store, "acme-gateway@3") == uncached(demo_store, "acme-gateway@3")
@@ -223,8 +242,10 @@ def test_a_read_only_store_replays_the_query_without_writing(demo_template: Path
         assert cache_rows(store) == 0
     with open_store(path) as store:  # a partly filled cache: the rows there are, the rest computed
         replay.replay(store, "acme-gateway@3")
+        cols = sorted(signal_cache.columns(store.cursor()))
         store.execute(
-            "DELETE FROM request_signals WHERE request_id IN (SELECT request_id FROM requests LIMIT 100)"
+            f"UPDATE requests SET {', '.join(f'{c} = NULL' for c in cols)} "
+            "WHERE request_id IN (SELECT request_id FROM requests LIMIT 100)"
         )
         left = cache_rows(store)
     with open_store(path, read_only=True) as store:
@@ -257,14 +278,9 @@ def test_purge_forgets_the_purged_requests_values(store: Store) -> None:
     prices.save_price_table(store, example_prices())
     ref = routers.add(store, example_config("acme_v3.yaml")).ref
     replay.replay(store, ref)
-    assert {r[0] for r in store.execute("SELECT DISTINCT request_id FROM request_signals").fetchall()} == {
-        "old",
-        "new",
-    }
+    assert with_values(store) == {"old", "new"}
     purge(store, timedelta(days=90), "test", now=now)
-    assert {r[0] for r in store.execute("SELECT DISTINCT request_id FROM request_signals").fetchall()} == {
-        "new"
-    }
+    assert with_values(store) == {"new"}
     replay.replay(store, ref)
     by_sql = stored(store, ref)
     replay.replay(store, ref, engine="python")
@@ -295,8 +311,7 @@ def test_an_import_that_replaces_requests_forgets_their_values(
     replay.replay(store, ref)
     changed = {"a": "I want my money back", "b": "refund please"}  # a's prompt changes, b's does not
     import_file(store, jsonl(tmp_path / "two.jsonl", changed), "requests", on_conflict=on_conflict)
-    kept = {r[0] for r in store.execute("SELECT DISTINCT request_id FROM request_signals").fetchall()}
-    assert kept == {"a", "b"} - forgotten
+    assert with_values(store) == {"a", "b"} - forgotten
     replay.replay(store, ref)
     by_sql = stored(store, ref)
     replay.replay(store, ref, engine="python")
@@ -320,7 +335,32 @@ def test_a_store_from_before_the_cache_upgrades_intact(tmp_path: Path) -> None:
             ("r1", "I want a refund", {"k": "v"})
         ]
         assert store.scalar("SELECT count(*) FROM request_pii") == 1
-        assert cache_rows(store) == 0  # migration 8 adds the empty cache; the first replay fills it
+        assert cache_rows(store) == 0  # the cache starts empty; the first replay fills it
+        prices.save_price_table(store, example_prices())
+        ref = routers.add(store, example_config("acme_v3.yaml")).ref
+        replay.replay(store, ref)
+        assert cache_rows(store) == 4
+        assert stored(store, ref) == uncached(store, ref)
+
+
+def test_a_store_with_the_old_cache_table_upgrades_intact(tmp_path: Path) -> None:
+    """Migration 10 drops `request_signals` (derived values); the requests stay, a replay refills it."""
+    path = tmp_path / "v9.duckdb"
+    con = duckdb.connect(str(path))
+    assert migrate(con, target=9) == list(range(1, 10))
+    con.execute(
+        "INSERT INTO requests (request_id, workflow, prompt, prompt_tokens, attrs) "
+        "VALUES ('r1', 'support', 'I want a refund', 4, MAP {'k': 'v'})"
+    )
+    con.execute("INSERT INTO request_signals VALUES ('r1', '0123456789abcdef', 1)")
+    con.close()
+    with open_store(path) as store:
+        assert schema_version(store.con) >= 10
+        tables = {r[0] for r in store.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert "request_signals" not in tables
+        assert store.execute("SELECT request_id, prompt, attrs FROM requests").fetchall() == [
+            ("r1", "I want a refund", {"k": "v"})
+        ]
         prices.save_price_table(store, example_prices())
         ref = routers.add(store, example_config("acme_v3.yaml")).ref
         replay.replay(store, ref)
