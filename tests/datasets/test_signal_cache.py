@@ -318,51 +318,44 @@ def test_an_import_that_replaces_requests_forgets_their_values(
     assert by_sql == stored(store, ref) == uncached(store, ref)
 
 
-def test_a_store_from_before_the_cache_upgrades_intact(tmp_path: Path) -> None:
-    path = tmp_path / "old.duckdb"
+def old_store(path: Path, target: int, extra: str) -> None:
+    """A store made by migrations 1..`target` with one request, plus `extra` (SQL)."""
     con = duckdb.connect(str(path))
-    assert migrate(con, target=7) == list(range(1, 8))
+    assert migrate(con, target=target) == list(range(1, target + 1))
     con.execute(
         "INSERT INTO requests (request_id, workflow, prompt, prompt_tokens, attrs) "
         "VALUES ('r1', 'support', 'I want a refund', 4, MAP {'k': 'v'})"
     )
-    con.execute("INSERT INTO request_pii VALUES ('r1', 'detector', '')")
+    con.execute(extra)
     con.close()
-    with open_store(path) as store:
-        assert schema_version(store.con) == migrations()[-1].number >= 8
+
+
+def upgraded_store_replays(store: Store) -> None:
+    """The one request is intact, the cache starts empty, and a replay fills it and decides right."""
+    assert schema_version(store.con) == migrations()[-1].number >= 10
+    assert store.execute("SELECT request_id, prompt, attrs FROM requests").fetchall() == [
+        ("r1", "I want a refund", {"k": "v"})
+    ]
+    assert cache_rows(store) == 0
+    prices.save_price_table(store, example_prices())
+    ref = routers.add(store, example_config("acme_v3.yaml")).ref
+    replay.replay(store, ref)
+    assert cache_rows(store) == 4
+    assert stored(store, ref) == uncached(store, ref)
+
+
+def test_a_store_from_before_the_cache_upgrades_intact(tmp_path: Path) -> None:
+    old_store(tmp_path / "v7.duckdb", 7, "INSERT INTO request_pii VALUES ('r1', 'detector', '')")
+    with open_store(tmp_path / "v7.duckdb") as store:
         assert [m.number for m in migrations()] == list(range(1, migrations()[-1].number + 1))  # contiguous
-        assert store.execute("SELECT request_id, prompt, attrs FROM requests").fetchall() == [
-            ("r1", "I want a refund", {"k": "v"})
-        ]
         assert store.scalar("SELECT count(*) FROM request_pii") == 1
-        assert cache_rows(store) == 0  # the cache starts empty; the first replay fills it
-        prices.save_price_table(store, example_prices())
-        ref = routers.add(store, example_config("acme_v3.yaml")).ref
-        replay.replay(store, ref)
-        assert cache_rows(store) == 4
-        assert stored(store, ref) == uncached(store, ref)
+        upgraded_store_replays(store)
 
 
 def test_a_store_with_the_old_cache_table_upgrades_intact(tmp_path: Path) -> None:
     """Migration 10 drops `request_signals` (derived values); the requests stay, a replay refills it."""
-    path = tmp_path / "v9.duckdb"
-    con = duckdb.connect(str(path))
-    assert migrate(con, target=9) == list(range(1, 10))
-    con.execute(
-        "INSERT INTO requests (request_id, workflow, prompt, prompt_tokens, attrs) "
-        "VALUES ('r1', 'support', 'I want a refund', 4, MAP {'k': 'v'})"
-    )
-    con.execute("INSERT INTO request_signals VALUES ('r1', '0123456789abcdef', 1)")
-    con.close()
-    with open_store(path) as store:
-        assert schema_version(store.con) >= 10
+    old_store(tmp_path / "v9.duckdb", 9, "INSERT INTO request_signals VALUES ('r1', '0123456789abcdef', 1)")
+    with open_store(tmp_path / "v9.duckdb") as store:
         tables = {r[0] for r in store.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         assert "request_signals" not in tables
-        assert store.execute("SELECT request_id, prompt, attrs FROM requests").fetchall() == [
-            ("r1", "I want a refund", {"k": "v"})
-        ]
-        prices.save_price_table(store, example_prices())
-        ref = routers.add(store, example_config("acme_v3.yaml")).ref
-        replay.replay(store, ref)
-        assert cache_rows(store) == 4
-        assert stored(store, ref) == uncached(store, ref)
+        upgraded_store_replays(store)
