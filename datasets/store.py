@@ -80,14 +80,20 @@ def memory_limit(cur: Any, limit: str) -> Iterator[None]:
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The highest migration applied to a connection's database (0 for an empty one)."""
+    """The highest migration applied to a connection's database (0 for an empty one).
+
+    Both results are read to the end (`fetchall`): a result left pending keeps its transaction open, and an
+    open transaction on the store's main connection stops DuckDB from checkpointing after any later change
+    to the catalog (a cache column added by a replay): "Cannot CHECKPOINT: there are other write
+    transactions active". The writes then pile up in the WAL and later reads in the process slow down.
+    """
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchone()
-    if not exists or not exists[0]:
+    ).fetchall()
+    if not exists or not exists[0][0]:
         return 0
-    row = con.execute("SELECT max(number) FROM schema_migrations").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    rows = con.execute("SELECT max(number) FROM schema_migrations").fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
 def migrate(con: duckdb.DuckDBPyConnection, target: int | None = None) -> list[int]:
