@@ -36,7 +36,7 @@ from routelab.router_core.sql_expr import where_sql
 from routelab.router_core.validate import Router, field_resolver
 
 Engine = Literal["sql", "python"]
-#: DuckDB's memory limit while the SQL engine replays: the cache join and the write spill beyond it, which
+#: DuckDB's memory limit while the SQL engine replays: the cache fill and the write spill beyond it, which
 #: keeps a replay of 10M requests under 2 GB of resident memory.
 REPLAY_MEMORY_LIMIT = "1GB"
 REQUEST_FIELDS = [name for name, _ in REQUEST_COLUMNS]

@@ -3,8 +3,8 @@
 The costly part of the SQL engine is reading the prompt: every text signal is a regex pass over it, and even
 the token estimate used when `prompt_tokens` is missing reads the whole prompt column. Each such value is an
 INTEGER that depends only on the request's prompt and the exact SQL that computes it, so it can be stored per
-request and read back (`datasets.signal_cache` keeps them in `request_signals`). Versions of a router share
-most signals, so a second version replays without touching the prompt at all.
+request and read back (`datasets.signal_cache` keeps them in columns of `requests`). Versions of a router
+share most signals, so a second version replays without touching the prompt at all.
 
 `cached_values(router)` lists the values a router reads (`CachedValue`: a name, the defining SQL and its
 hash, the key under which it is stored); `compile_sql(..., cache=CacheColumns(...))` reads them from columns
