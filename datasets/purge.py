@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from routelab.datasets import pii_cache, signal_cache
 from routelab.datasets.errors import DatasetError
 from routelab.datasets.store import Store, now_utc
+from routelab.datasets.tables import canonical_map
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([dwh])\s*$")
 _UNITS = {"d": "days", "w": "weeks", "h": "hours"}
@@ -78,8 +79,12 @@ def purge(
         cur.execute("CREATE TEMP TABLE _purge (prompt VARCHAR, pii_types VARCHAR, request_id VARCHAR)")
         cur.executemany("INSERT INTO _purge VALUES (?, ?, ?)", updates)
         cur.execute(
-            "UPDATE requests SET prompt = p.prompt, attrs = map_concat("
-            "coalesce(requests.attrs, MAP {}::MAP(VARCHAR, VARCHAR)), MAP {'pii_types': p.pii_types}) "
+            "UPDATE requests SET prompt = p.prompt, attrs = "
+            + canonical_map(
+                "map_concat(coalesce(requests.attrs, MAP {}::MAP(VARCHAR, VARCHAR)), "
+                "MAP {'pii_types': p.pii_types})"
+            )
+            + " "
             "FROM _purge p WHERE requests.request_id = p.request_id"
         )
         cur.execute("DROP TABLE _purge")

@@ -8,6 +8,7 @@ conflict, resolved by `on_conflict`: `error` (default), `replace` or `skip`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -114,6 +115,29 @@ def label_row(
     return row
 
 
+def canonical_map(expr: str) -> str:
+    """SQL for the MAP `expr` with its entries sorted by key: the stored form of `attrs` (what the Python
+    import path makes), so the store never holds two key orders of one map."""
+    return f"map_from_entries(list_sort(map_entries({expr})))"
+
+
+def content_differs(columns: Sequence[tuple[str, str]]) -> str:
+    """SQL true where the stored row `t` and the incoming row `i` differ in any of `columns` (name, DuckDB
+    type): the conflict test of every write. A MAP compares as its sorted entries, since key order is not
+    content (DuckDB's `IS DISTINCT FROM` on maps is order-sensitive, and stores written before every writer
+    sorted the keys hold maps in insertion order); the sort runs only on rows whose maps differ as stored."""
+    parts = []
+    for name, typ in columns:
+        part = f"t.{name} IS DISTINCT FROM i.{name}"
+        if typ.upper().startswith("MAP"):
+            part = (
+                f"({part} AND list_sort(map_entries(t.{name})) IS DISTINCT FROM "
+                f"list_sort(map_entries(i.{name})))"
+            )
+        parts.append(part)
+    return " OR ".join(parts) or "FALSE"
+
+
 def write(
     cur: duckdb.DuckDBPyConnection,
     table: str,
@@ -140,15 +164,17 @@ def write(
         first = frame.loc[dup, list(keys)].iloc[0].tolist()
         raise DatasetError(f"{table}: key {dict(zip(keys, first, strict=True))} occurs more than once")
     view = f"_incoming_{table}"
-    casts = ", ".join(f"CAST({n} AS {t}) AS {n}" for n, t in cols)
+    casts = ", ".join(
+        f"{canonical_map(f'CAST({n} AS {t})') if t.upper().startswith('MAP') else f'CAST({n} AS {t})'} AS {n}"
+        for n, t in cols
+    )
     cur.register(f"{view}_raw", frame)
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {casts} FROM {view}_raw")
     finally:
         cur.unregister(f"{view}_raw")
     on = " AND ".join(f"t.{k} = i.{k}" for k in keys)
-    content = [n for n in names if n not in keys and n != "import_id"]
-    differs = " OR ".join(f"t.{n} IS DISTINCT FROM i.{n}" for n in content) or "FALSE"
+    differs = content_differs([(n, t) for n, t in cols if n not in keys and n != "import_id"])
     counts = cur.execute(
         f"SELECT count(*) FILTER (WHERE NOT ({differs})), count(*) FILTER (WHERE {differs}) "
         f"FROM {view} i JOIN {table} t ON {on}"

@@ -37,7 +37,7 @@ from routelab.datasets.importers.parquet_rows import built, checked, relation, s
 from routelab.datasets.importers.progress import progress_bar
 from routelab.datasets.importers.tokens import count_tokens
 from routelab.datasets.store import memory_limit
-from routelab.datasets.tables import TABLES, ConflictError, OnConflict, WriteResult
+from routelab.datasets.tables import TABLES, ConflictError, OnConflict, WriteResult, content_differs
 
 __all__ = ["Fallback", "Staged", "bulk", "request_ids", "stage", "takes", "write"]
 
@@ -51,6 +51,8 @@ TOKEN_BATCH = 50_000
 LOOKUP_ROWS = 4
 #: Columns of `requests` in table order, without `import_id`.
 COLUMNS = [c for c, _ in TABLES["requests"][0] if c != "import_id"]
+#: The columns (with types) whose values make a stored request's content: what a conflict compares.
+CONTENT = [(c, t) for c, t in TABLES["requests"][0] if c not in ("request_id", "import_id")]
 #: DuckDB's memory limit while `write` inserts (`bulk`).
 IMPORT_MEMORY_LIMIT = "2GB"
 
@@ -218,7 +220,7 @@ def _merge(
     stored = bool(_one(cur, f"SELECT count(*) FROM ({ids}) i SEMI JOIN requests t ON {on}")[0])
     identical = conflicting = 0
     if stored:  # compare content only when ids meet: a first import reads the ids alone
-        differs = " OR ".join(f"t.{c} IS DISTINCT FROM i.{c}" for c in COLUMNS if c != "request_id")
+        differs = content_differs(CONTENT)
         identical, conflicting = _one(
             cur,
             f"SELECT count(*) FILTER (WHERE NOT ({differs})), count(*) FILTER (WHERE {differs}) "

@@ -124,6 +124,18 @@ def test_purge_keeping_redacted_text_recomputes_on_the_masked_text(store: Store)
     assert cached_types(store, again)["old1"] == expected(masked) == set()
 
 
+def test_purge_keeps_attrs_keys_sorted(store: Store) -> None:
+    """The purge adds `pii_types` to the attrs in the stored form (keys sorted), so a later import of the
+    same request compares equal."""
+    frame = make_requests({"old1": PROMPTS["r1"]}, ts=NOW - timedelta(days=200))
+    frame["attrs"] = [{"zeta": "1", "team": "ops"}]
+    with store.transaction() as cur:
+        write(cur, "requests", frame, "test")
+    purge(store, timedelta(days=90), "test", keep_redacted=True, now=NOW)
+    keys = store.scalar("SELECT map_keys(attrs) FROM requests WHERE request_id = 'old1'")
+    assert keys == ["pii_types", "team", "zeta"]
+
+
 def jsonl(path: Path, prompts: dict[str, str]) -> Path:
     path.write_text("".join(json.dumps({"request_id": r, "prompt": p}) + "\n" for r, p in prompts.items()))
     return path
