@@ -49,6 +49,13 @@ def test_a_small_suite_reports_each_step(tmp_path: Path, capsys: pytest.CaptureF
     sql, py = steps["replay_sql"], steps["replay_python"]
     assert entry["sql_over_python"] == pytest.approx(sql["decisions_per_s"] / py["decisions_per_s"])
     assert entry["replay_over_scan"] == pytest.approx(sql["seconds"] / steps["scan"]["seconds"])
+    scan = steps["scan"]
+    assert scan["warm_seconds"] > 0
+    assert scan["warm_all_columns_seconds"] > 0
+    assert entry["warm_replay_over_scan"] == pytest.approx(sql["warm_seconds"] / scan["warm_seconds"])
+    assert entry["warm_replay_over_all_columns"] == pytest.approx(
+        sql["warm_seconds"] / scan["warm_all_columns_seconds"]
+    )
     assert doc["machine"]["cpus"] >= 1
     assert not list(tmp_path.iterdir())  # the temporary stores are gone
 
