@@ -116,8 +116,9 @@ def label_row(
 
 
 def canonical_map(expr: str) -> str:
-    """SQL for the MAP `expr` with its entries sorted by key: the stored form of `attrs` (what the Python
-    import path makes), so the store never holds two key orders of one map."""
+    """SQL for the MAP `expr` with its entries sorted by key: the form every writer stores `attrs` in (what
+    the Python import path makes); maps written before this keep their order, which `content_differs`
+    ignores."""
     return f"map_from_entries(list_sort(map_entries({expr})))"
 
 
