@@ -115,11 +115,20 @@ def label_row(
     return row
 
 
+def _is_map(typ: str) -> bool:
+    return typ.upper().startswith("MAP")
+
+
+def _sorted_entries(expr: str) -> str:
+    """SQL for the entries of the MAP `expr`, sorted by key: what a map is, whatever order it was built in."""
+    return f"list_sort(map_entries({expr}))"
+
+
 def canonical_map(expr: str) -> str:
     """SQL for the MAP `expr` with its entries sorted by key: the form every writer stores `attrs` in (what
     the Python import path makes); maps written before this keep their order, which `content_differs`
     ignores."""
-    return f"map_from_entries(list_sort(map_entries({expr})))"
+    return f"map_from_entries({_sorted_entries(expr)})"
 
 
 def content_differs(columns: Sequence[tuple[str, str]]) -> str:
@@ -130,13 +139,18 @@ def content_differs(columns: Sequence[tuple[str, str]]) -> str:
     parts = []
     for name, typ in columns:
         part = f"t.{name} IS DISTINCT FROM i.{name}"
-        if typ.upper().startswith("MAP"):
+        if _is_map(typ):
             part = (
-                f"({part} AND list_sort(map_entries(t.{name})) IS DISTINCT FROM "
-                f"list_sort(map_entries(i.{name})))"
+                f"({part} AND {_sorted_entries(f't.{name}')} IS DISTINCT FROM {_sorted_entries(f'i.{name}')})"
             )
         parts.append(part)
     return " OR ".join(parts) or "FALSE"
+
+
+def _stored(name: str, typ: str) -> str:
+    """SQL for an incoming column in its stored form: cast to its type, a MAP's keys sorted."""
+    cast = f"CAST({name} AS {typ})"
+    return canonical_map(cast) if _is_map(typ) else cast
 
 
 def write(
@@ -165,10 +179,7 @@ def write(
         first = frame.loc[dup, list(keys)].iloc[0].tolist()
         raise DatasetError(f"{table}: key {dict(zip(keys, first, strict=True))} occurs more than once")
     view = f"_incoming_{table}"
-    casts = ", ".join(
-        f"{canonical_map(f'CAST({n} AS {t})') if t.upper().startswith('MAP') else f'CAST({n} AS {t})'} AS {n}"
-        for n, t in cols
-    )
+    casts = ", ".join(f"{_stored(n, t)} AS {n}" for n, t in cols)
     cur.register(f"{view}_raw", frame)
     try:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {casts} FROM {view}_raw")

@@ -10,7 +10,7 @@ import pytest
 
 from routelab.app.bench_suite import STEPS, run_suite
 from routelab.app.cli import main
-from routelab.app.commands.replay import _sizes
+from routelab.app.commands.replay import SUITE_RATIOS, _sizes, print_suite
 
 
 def test_sizes_read_counts_and_suffixes() -> None:
@@ -80,3 +80,31 @@ def test_bench_compare_times_the_pii_cache_apart_from_the_compare(capsys: pytest
     out = capsys.readouterr().out
     assert "PII cache" in out
     assert "1,200 requests" in out
+
+
+def test_the_text_output_shows_the_write_share_and_aligns_the_ratios(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    scan = {"decisions_per_s": 1e5, "seconds": 10.0, "peak_rss_mb": 900.0, "warm_seconds": 0.8}
+    scan |= {"warm_decisions_per_s": 1.25e6, "warm_all_columns_seconds": 0.93}
+    sql = {"decisions_per_s": 8e4, "seconds": 12.5, "peak_rss_mb": 1000.0, "warm_seconds": 1.71}
+    sql |= {"warm_decisions_per_s": 5.8e5, "warm_peak_rss_mb": 950.0}
+    entry = {"n_requests": 1000, "mean_prompt_chars": 1800.0, "steps": {"scan": scan, "replay_sql": sql}}
+    entry |= {
+        "replay_over_scan": 1.25,
+        "warm_replay_over_scan": 1.71 / 0.8,
+        "warm_replay_over_all_columns": 1.71 / 0.93,
+    }
+    print_suite({"sizes": [entry]})
+    lines = capsys.readouterr().out.splitlines()
+    assert any("all columns, no write" in line and "0.9 s" in line for line in lines)
+    shown = [line for line in lines if line.split() and line.split()[0] in SUITE_RATIOS]
+    assert [line.split()[0] for line in shown] == [
+        "replay_over_scan",
+        "warm_replay_over_scan",
+        "warm_replay_over_all_columns",
+    ]
+    assert (
+        len({line.index("x", len(line.split()[0]) + 2) for line in shown}) == 1
+    )  # one column for the ratios
+    assert shown[2].split()[1] == f"{1.71 / 0.93:.1f}x"
