@@ -70,7 +70,7 @@ typecheck: venv
 	MYPYPATH=.typecheck $(BIN)/mypy -p routelab.router_core -p routelab.evaluators
 
 # One pytest worker per core (pytest-xdist), whole files per worker so a module's fixtures are built once:
-# 7.4–12.8 min (by the hour) instead of 21 min on the 2-core machine (much of a serial run waits on servers, browsers and child
+# 7.4–15.9 min (by the hour) instead of 21 min on the 2-core machine (much of a serial run waits on servers, browsers and child
 # processes). PYTEST_WORKERS=0 runs serially; `pytest FILE` on its own is serial too.
 PYTEST_WORKERS ?= auto
 pytest: venv
