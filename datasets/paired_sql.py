@@ -183,6 +183,13 @@ class PairedTable:
     """Its slice value columns, one per `by` field."""
     variants: str = ""
     """The temporary table of the decision variants (``vid`` → rule, flags, `COMPLIANCE_DECISION_COLUMNS`)."""
+    profiles: str = ""
+    """The temporary table of the request profiles (``qid`` → ``_data_class``, ``_region``, ``_pii_attr`` and
+    the slice value columns): the paired table holds each request's ``qid`` instead of those texts."""
+
+    def _with_profiles(self) -> str:
+        """The paired table with each request's profile decoded (a join on a few hundred ``qid``s)."""
+        return f"(SELECT t.*, q.* EXCLUDE (qid) FROM {self.name} t LEFT JOIN {self.profiles} q USING (qid))"
 
     def _decoded(self, grouped: str, keys: Sequence[str], sums: Sequence[str], examples: int) -> str:
         """`grouped` (groups by ``vb`` / ``vc`` among others) with each side's variant decoded into its
@@ -215,7 +222,8 @@ class PairedTable:
         frames = []
         for gid, keys in enumerate(count_keys(self.values)):
             cols = ", ".join(keys)
-            sql = f"SELECT {cols}, count(*) AS n FROM {table} WHERE {paired} GROUP BY {cols}"
+            source = self._with_profiles() if set(keys) & set(self.values) else table
+            sql = f"SELECT {cols}, count(*) AS n FROM {source} WHERE {paired} GROUP BY {cols}"
             frames.append(cur.execute(sql).df().assign(gid=gid))
         coded = "tb, tc, vb, vc, ok_b, ok_c"
         grouped = (
@@ -249,7 +257,7 @@ class PairedTable:
         coded = ["_data_class", "_region", "_pii_attr", "pii_types", "has_b", "has_c", "vb", "vc"]
         grouped = (
             f"SELECT {', '.join(coded)}, count(*) AS n, min(request_id, {max(int(examples), 1)}) AS ids "
-            f"FROM {self.name} WHERE known GROUP BY ALL"
+            f"FROM {self._with_profiles()} WHERE known GROUP BY ALL"
         )
         keys = ["_data_class", "_region", "_pii_attr", "pii_types", "has_b", "has_c", *sides]
         named = ["_data_class AS data_class", "_region AS region", '_pii_attr AS "attrs.pii_types"']
@@ -272,12 +280,15 @@ def paired_table(
 
     `inputs` are the registered tables of the module docstring, in `INPUT_TABLES` order; `pii` is the query
     (and parameters) of every request's ``pii_types`` (`pii_cache.pii_types(...).query`), or None when
-    compliance is not asked for (``pii_types`` is then NULL). The table is dropped, and the inputs
-    unregistered, when the block ends.
+    compliance is not asked for (``pii_types`` is then NULL). Each side's decision and each request's profile
+    (data class, region, ``attrs.pii_types`` and the slice values) are held as small ids into two tables of
+    their distinct values, decoded after grouping: the ids keep the joins' hash tables and the table narrow
+    (at 10M requests, holding the texts made them spill past the memory limit: 13.5 s for the table, 10.6 s
+    with the ids). Those tables are dropped with it, and the inputs unregistered, when the block ends.
     """
     on = " AND ".join(f"d.{c} IS NOT DISTINCT FROM t.{c}" for c in PATH_COLUMNS)
     table = f"_pc_paired_{uuid.uuid4().hex}"
-    variants = f"{table}_v"
+    variants, profiles = f"{table}_v", f"{table}_q"
     # each side carries one small variant id for its rule, policy flags and compliance's decision columns
     # (decoded after grouping, `PairedTable._decoded`): the joins and the table hold a few narrow columns
     variant_cols = ["rule", "flags", *COMPLIANCE_DECISION_COLUMNS]
@@ -290,6 +301,11 @@ def paired_table(
     )
     source, values, request_params = _request_source(by)
     params: list[Any] = [base, cand, *request_params]
+    # the request side as a profile id (the texts compliance and the slices read: 111 distinct profiles in the
+    # 10M benchmark store; a slice by a field with a value per request makes as many, and stays correct)
+    profile_cols = ["_data_class", "_region", "_pii_attr", *values]
+    same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM q.{c}" for c in profile_cols)
+    requests = f"(SELECT s.request_id, q.qid FROM {source} s JOIN {profiles} q ON {same})"
     gold = GOLD_SQL
     pii_join = "LEFT JOIN (SELECT NULL::VARCHAR AS request_id, NULL::VARCHAR AS pii_types) x ON FALSE"
     if pii is not None:
@@ -304,8 +320,8 @@ def paired_table(
         "FROM b FULL OUTER JOIN c ON b.request_id = c.request_id) "
         "SELECT p.*, coalesce(g.status, 'unlabelled') AS status, coalesce(g.shape, -1) AS shape, "
         "coalesce(vb.ok, -1) AS ok_b, coalesce(vc.ok, -1) AS ok_c, r.request_id IS NOT NULL AS known, "
-        f"r.* EXCLUDE (request_id), x.pii_types FROM p LEFT JOIN g ON g.request_id = p.request_id "
-        f"LEFT JOIN {source} r ON r.request_id = p.request_id {pii_join} "
+        f"r.qid, x.pii_types FROM p LEFT JOIN g ON g.request_id = p.request_id "
+        f"LEFT JOIN {requests} r ON r.request_id = p.request_id {pii_join} "
         "LEFT JOIN _pc_verdicts vb ON vb.shape = coalesce(g.shape, -1) AND vb.code = p.tb "
         "LEFT JOIN _pc_verdicts vc ON vc.shape = coalesce(g.shape, -1) AND vc.code = p.tc"
     )
@@ -320,10 +336,15 @@ def paired_table(
             f"{', '.join(variant_cols)} FROM (SELECT {named} FROM decisions WHERE router IN (?, ?)))",
             [base, cand],
         )
+        cur.execute(
+            f"CREATE TEMP TABLE {profiles} AS SELECT row_number() OVER () AS qid, * FROM "
+            f"(SELECT DISTINCT {', '.join(profile_cols)} FROM {source})",
+            request_params,
+        )
         cur.execute(f"CREATE TEMP TABLE {table} AS {sql}", params)
-        yield PairedTable(cursor=cur, name=table, values=tuple(values), variants=variants)
+        yield PairedTable(cur, table, tuple(values), variants=variants, profiles=profiles)
     finally:
-        cur.execute(f"DROP TABLE IF EXISTS {table}")
-        cur.execute(f"DROP TABLE IF EXISTS {variants}")
+        for name in (table, variants, profiles):
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
         for name in INPUT_TABLES:
             cur.unregister(name)
