@@ -80,6 +80,20 @@ def _signed(text: str, value: float, signed: bool) -> str:
     return ("+" + text) if signed and value > 0 else text
 
 
+#: A p-value below this shows as ``p<1e-300`` in the CLI and the workbench: the tests' tails underflow to
+#: 0.0 in double precision near it, and a test's p-value is never 0 (``p=0`` would claim certainty).
+P_FLOOR = 1e-300
+
+
+def p_text(p: float, name: str = "p", spaced: bool = False) -> str:
+    """A p-value as the CLI and the workbench write it: ``p=0.031``, ``p=1.3e-116``, ``p<1e-300``.
+
+    `name` replaces ``p`` (``p_adj``, ``adjusted p``); `spaced` puts spaces around the sign (``p = 0.031``).
+    """
+    sign, value = ("<", f"{P_FLOOR:.0e}") if p < P_FLOOR else ("=", f"{p:.2g}")
+    return f"{name} {sign} {value}" if spaced else f"{name}{sign}{value}"
+
+
 def fmt(value: Any, unit: Unit, signed: bool = False, bare: bool = False) -> str:
     """`value` formatted as `unit` (module docstring); `signed` adds a plus to positive values.
 

@@ -9,6 +9,7 @@ import argparse
 from typing import Any
 
 from routelab.app.commands.common import CliError, add_db, add_json, open_store, print_json, read_file
+from routelab.reports.formatting import p_text
 
 
 def gate_conditions(args: argparse.Namespace) -> list[Any]:
@@ -36,7 +37,7 @@ def _est(m: Any, fmt: str = "{:+.3f}") -> str:
         return "n/a"
     text = f"{fmt.format(m['value'])} [{fmt.format(m['ci_low'])}, {fmt.format(m['ci_high'])}]"
     if m.get("p_value") is not None:
-        text += f" p={m['p_value']:.2g}"
+        text += f" {p_text(m['p_value'])}"
     return text + f" n={m.get('n', 0):,}"
 
 
@@ -68,7 +69,7 @@ def _print(doc: dict[str, Any]) -> None:
             )
         for r in shown:
             delta = _est(r["accuracy"]["delta"], DELTA)
-            print(f"    {r['value']!s:<20} accuracy {delta}  adjusted p={r['p_adjusted']:.2g}")
+            print(f"    {r['value']!s:<20} accuracy {delta}  adjusted {p_text(r['p_adjusted'])}")
     compliance = doc.get("compliance")
     for kind in ("privacy", "residency") if compliance else ():
         was, now = compliance["baseline"][kind]["count"], compliance["candidate"][kind]["count"]

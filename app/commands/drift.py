@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from routelab.app.commands.common import CliError, add_db, add_json, open_store, print_json
+from routelab.reports.formatting import p_text
 
 SHOWN_FLAGS = 8
 SHOWN_ALARMS = 15
@@ -25,8 +26,8 @@ def _rate(est: dict[str, Any]) -> str:
 def _harm(h: dict[str, Any]) -> str:
     if h["metric"] == "cost_per_request":
         before, after = f"${1000 * h['reference']:,.2f}", f"${1000 * h['current']:,.2f}"
-        return f"cost/1k {before} → {after} ({h['test']} p={h['p_value']:.2g})"
-    return f"{h['metric']} {h['reference']:.1%} → {h['current']:.1%} ({h['test']} p={h['p_value']:.2g})"
+        return f"cost/1k {before} → {after} ({h['test']} {p_text(h['p_value'])})"
+    return f"{h['metric']} {h['reference']:.1%} → {h['current']:.1%} ({h['test']} {p_text(h['p_value'])})"
 
 
 def _print_alarms(alarms: list[dict[str, Any]], n_tests: int, fdr: float) -> None:
@@ -43,7 +44,7 @@ def _print_alarms(alarms: list[dict[str, Any]], n_tests: int, fdr: float) -> Non
         print(
             f"  {i:>2}. {a['window']}  {a['slice_field']}={a['slice_value']}  n {a['n_reference']:,}→"
             f"{a['n_current']:,}  {a['shift']:.0%} on another path  {', '.join(impact)}  "
-            f"p_adj={a['p_adjusted']:.2g}"
+            f"{p_text(a['p_adjusted'], 'p_adj')}"
         )
         for h in a["harms"]:
             print(f"        {_harm(h)}")
@@ -85,7 +86,7 @@ def _print_window(w: dict[str, Any]) -> None:
     if conf and conf["drifted"]:
         print(
             f"  confidence: mean {conf['reference_mean']:.2f} → {conf['current_mean']:.2f} "
-            f"(KS p={conf['p_value']:.2g})"
+            f"(KS {p_text(conf['p_value'])})"
         )
     outcomes = sorted((o for o in w["outcomes"] if o["drifted"]), key=lambda o: o["p_adjusted"])
     for o in outcomes[:SHOWN_FLAGS]:
@@ -93,14 +94,15 @@ def _print_window(w: dict[str, Any]) -> None:
         where = "" if o["slice_field"] == "all" else f" for {o['slice_field']}={o['slice_value']}"
         print(
             f"  {o['source']} {o['metric']}{where}: {o['reference']:.4g} → {o['current']:.4g}{rel} "
-            f"({o['test']} p_adj={o['p_adjusted']:.2g})"
+            f"({o['test']} {p_text(o['p_adjusted'], 'p_adj')})"
         )
     if len(outcomes) > SHOWN_FLAGS:
         print(f"  … {len(outcomes) - SHOWN_FLAGS} more outcome changes (--json for all)")
     acc = w["accuracy"]
     if acc["drifted"]:
         print(
-            f"  accuracy: {_rate(acc['reference'])} → {_rate(acc['current'])} (z-test p={acc['p_value']:.2g})"
+            f"  accuracy: {_rate(acc['reference'])} → {_rate(acc['current'])} "
+            f"(z-test {p_text(acc['p_value'])})"
         )
     for c in w["chunks"]:
         if c["outside"]:
@@ -146,7 +148,8 @@ def _print_compliance_alarms(alarms: list[dict[str, Any]], tested: int) -> None:
         ref, cur = a["reference_rate"], a["current_rate"]
         print(
             f"  {a['window']:<10} {a['kind']:<9} {ref['value']:.1%} → {cur['value']:.1%} "
-            f"(+{a['change']:.1%}, Fisher p_adj={a['p_adjusted']:.2g}) e.g. {', '.join(a['examples'][:3])}"
+            f"(+{a['change']:.1%}, Fisher {p_text(a['p_adjusted'], 'p_adj')}) "
+            f"e.g. {', '.join(a['examples'][:3])}"
         )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from routelab.app.commands.common import CliError, add_db, add_json, open_store, print_json, read_file
+from routelab.reports.formatting import p_text
 
 SHOWN = 10
 
@@ -102,7 +103,7 @@ def _print_fallbacks(doc: dict[str, Any]) -> None:
         print(
             f"    {d['day']} {d['model']}: {d['fallbacks']} of {d['requests']} "
             f"({d['fallback_rate']['value']:.1%}, usual {d['expected_rate']:.1%}, "
-            f"p_adj {d['p_adjusted']:.2g}) "
+            f"{p_text(d['p_adjusted'], 'p_adj', spaced=True)}) "
             f"served by {served}"
         )
 

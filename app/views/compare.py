@@ -12,6 +12,7 @@ from routelab.app.views.auth import require
 from routelab.app.views.charts import sankey
 from routelab.app.views.context import compare, fingerprint, pick_versions, store
 from routelab.app.views.requests import selectable
+from routelab.reports.formatting import p_text
 
 SLICE_FIELDS = ("task", "workflow", "team", "region", "data_class", "week")
 
@@ -20,7 +21,7 @@ def _est(m: dict[str, Any] | None, fmt: str) -> str:
     if not m or m.get("value") is None:
         return "n/a"
     text = f"{fmt.format(m['value'])} [{fmt.format(m['ci_low'])}, {fmt.format(m['ci_high'])}]"
-    return text + (f", p = {m['p_value']:.2g}" if m.get("p_value") is not None else "")
+    return text + (f", {p_text(m['p_value'], spaced=True)}" if m.get("p_value") is not None else "")
 
 
 def _headline(doc: dict[str, Any]) -> None:

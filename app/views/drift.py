@@ -11,6 +11,7 @@ from routelab.app.views.auth import require
 from routelab.app.views.charts import timeline
 from routelab.app.views.context import drift, fingerprint, pick_versions, store
 from routelab.app.views.requests import selectable, show_requests
+from routelab.reports.formatting import p_text
 
 COMPONENTS = ("model", "tier", "retrieval", "cache", "escalation", "action")
 
@@ -76,7 +77,8 @@ def _alarms(doc: dict[str, Any]) -> None:
                 "requests": a["n_current"],
                 "on another path": a["shift"],
                 "harms": "; ".join(
-                    f"{h['metric']} {h['reference']:.3g} → {h['current']:.3g} (p {h['p_value']:.2g})"
+                    f"{h['metric']} {h['reference']:.3g} → {h['current']:.3g} "
+                    f"({p_text(h['p_value'], spaced=True)})"
                     for h in a["harms"]
                 ),
                 "more wrong": a["extra_wrong"],

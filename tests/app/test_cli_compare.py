@@ -10,6 +10,7 @@ import pytest
 
 from routelab.app.cli import main
 from routelab.datasets.store import open_store
+from routelab.reports.formatting import p_text
 
 if TYPE_CHECKING:
     from ..conftest import DemoStores
@@ -91,3 +92,13 @@ def test_stored_results_carry_versions_price_tables_and_data_fingerprint(
     assert len(stamp["data_fingerprint"]) == 16
     assert set(stamp["versions"]) == {"acme-gateway@1", "acme-gateway@3"}
     assert all(v["price_table_id"] and v["router_hash"] for v in stamp["versions"].values())
+
+
+def test_text_output_writes_the_p_values_of_the_json(capsys: pytest.CaptureFixture[str], db: str) -> None:
+    argv = ["compare", "acme-gateway@1", "acme-gateway@2", "--by", "task", "--db", db]
+    _, out, _ = run(capsys, *argv, "--json")
+    doc = json.loads(out)
+    _, text, _ = run(capsys, *argv)
+    delta_line = next(line for line in text.splitlines() if line.strip().startswith("accuracy delta"))
+    assert p_text(doc["accuracy"]["delta"]["p_value"]) in delta_line
+    assert " p=0 " not in text

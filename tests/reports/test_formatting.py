@@ -8,7 +8,7 @@ import pytest
 
 from routelab.reports.bundle import clean, dumps
 from routelab.reports.errors import BundleError
-from routelab.reports.formatting import fmt, lookup, path
+from routelab.reports.formatting import fmt, lookup, p_text, path
 
 from .builders import parse_number
 
@@ -76,3 +76,18 @@ def test_clean_makes_the_bundle_json_exact_without_changing_it() -> None:
     assert dumps(raw) == dumps(clean(raw))
     with pytest.raises(BundleError, match="cannot store a object"):
         clean({"x": object()})
+
+
+@pytest.mark.parametrize(
+    ("p", "kwargs", "text"),
+    [
+        (0.031, {}, "p=0.031"),
+        (1.3e-116, {}, "p=1.3e-116"),
+        (0.0, {}, "p<1e-300"),  # a tail that underflowed: never "p=0"
+        (5e-324, {"name": "p_adj"}, "p_adj<1e-300"),
+        (0.5, {"spaced": True}, "p = 0.5"),
+        (0.0, {"name": "adjusted p", "spaced": True}, "adjusted p < 1e-300"),
+    ],
+)
+def test_p_values_as_the_cli_writes_them(p: float, kwargs: dict[str, object], text: str) -> None:
+    assert p_text(p, **kwargs) == text  # type: ignore[arg-type]
