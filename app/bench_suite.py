@@ -22,6 +22,9 @@ empties the cache, replays v3 (cold: it fills the cache again), then v2, a versi
 `scan` runs under the memory limit a replay runs under (`replay.REPLAY_MEMORY_LIMIT`), so the two compare
 like with like.
 
+Each size also gets `targets`: issue 11's targets (set for 10M requests on a 2-core machine) checked on its
+figures, each with its value, limit and whether it is met (`TARGETS`; `bench suite` prints them last).
+
 `import` also times the Python import path (`python_*`) on the sample's export: it converts cell by cell.
 Samples keep the slow steps (Python engine, Ray start-up, the Python import path) bounded; each result says
 how many requests it covered, so rates are comparable. The JSON document lists every step per size.
@@ -42,6 +45,42 @@ from typing import Any
 STEPS = ("import", "scan", "replay_sql", "replay_python", "replay_ray", "compare", "drift")
 #: The router versions every store gets (compare needs v1 and v2, drift v3).
 VERSIONS = (1, 2, 3)
+#: The targets the suite checks at every size (set for 10M requests on a 2-core machine): what, the figure,
+#: its limit (the figure must be at most it), and its unit.
+TARGETS = (
+    ("cold SQL replay within 2x of the cold bare scan", "replay_over_scan", 2.0, "x"),
+    ("warm SQL replay within 2x of the warm bare scan", "warm_replay_over_scan", 2.0, "x"),
+    ("compare under 30 s", "compare_seconds", 30.0, "s"),
+    ("peak RSS under 4 GB in every step", "max_peak_rss_mb", 4000.0, "MB"),
+)
+
+
+def targets(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """`TARGETS` checked on one size's figures; a target whose figure the chosen steps did not measure is
+    left out. ``compare_seconds`` is the first compare after the PII cache (the one a user waits for)."""
+    steps = entry.get("steps", {})
+    figures = dict(entry)
+    if "seconds" in steps.get("compare", {}):
+        figures["compare_seconds"] = steps["compare"]["seconds"]
+    peaks = [
+        max(float(s.get("peak_rss_mb") or 0.0), float(s.get("cold_peak_rss_mb") or 0.0))
+        for s in steps.values()
+        if "peak_rss_mb" in s
+    ]
+    if peaks:
+        figures["max_peak_rss_mb"] = max(peaks)
+    return [
+        {
+            "target": name,
+            "figure": key,
+            "value": figures[key],
+            "limit": limit,
+            "unit": unit,
+            "met": figures[key] <= limit,
+        }
+        for name, key, limit, unit in TARGETS
+        if key in figures
+    ]
 
 
 # ---- the steps, each in a child process of its own: (db, sample, work dir) -> figures -------------------
@@ -385,6 +424,7 @@ def run_suite(
                 entry["sql_over_python"] = sql["decisions_per_s"] / py["decisions_per_s"]
             if "warm_decisions_per_s" in sql and "decisions_per_s" in py:
                 entry["sql_warm_over_python"] = sql["warm_decisions_per_s"] / py["decisions_per_s"]
+            entry["targets"] = targets(entry)
             out["sizes"].append(entry)
     return out
 

@@ -233,6 +233,11 @@ def print_suite(result: dict[str, Any]) -> None:
         width = max((len(key) for key in ratios), default=0)
         for key in ratios:
             print(f"  {key:<{width}} {entry[key]:>6.1f}x")
+        if entry.get("targets"):
+            print("  targets (set for 10M requests on a 2-core machine; `targets` in the JSON):")
+        for t in entry.get("targets", []):
+            value = f"{t['value']:,.2f}x" if t["unit"] == "x" else f"{t['value']:,.1f} {t['unit']}"
+            print(f"  target: {t['target']}: {value} ({'met' if t['met'] else 'NOT MET'})")
 
 
 def register(sub: Any) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from routelab.app.bench_suite import STEPS, run_suite
+from routelab.app.bench_suite import STEPS, TARGETS, run_suite, targets
 from routelab.app.cli import main
 from routelab.app.commands.replay import SUITE_RATIOS, _sizes, print_suite
 
@@ -56,8 +56,54 @@ def test_a_small_suite_reports_each_step(tmp_path: Path, capsys: pytest.CaptureF
     assert entry["warm_replay_over_all_columns"] == pytest.approx(
         sql["warm_seconds"] / scan["warm_all_columns_seconds"]
     )
+    checked = {t["figure"]: t for t in entry["targets"]}
+    assert set(checked) == {key for _name, key, _limit, _unit in TARGETS}  # these steps measure every one
+    assert checked["compare_seconds"]["value"] == steps["compare"]["seconds"]
+    assert checked["max_peak_rss_mb"]["value"] == max(f["peak_rss_mb"] for f in steps.values())
     assert doc["machine"]["cpus"] >= 1
     assert not list(tmp_path.iterdir())  # the temporary stores are gone
+
+
+def test_targets_are_checked_against_their_limits_and_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    steps = {
+        "scan": {"seconds": 107.0, "warm_seconds": 6.15, "peak_rss_mb": 1391.0},
+        "replay_sql": {
+            "seconds": 122.0,
+            "warm_seconds": 15.1,
+            "cold_peak_rss_mb": 1673.0,
+            "peak_rss_mb": 1673.0,
+        },
+        "compare": {"seconds": 31.3, "seconds_warm": 22.6, "peak_rss_mb": 4100.0},
+        "drift": {"error": "failed"},
+    }
+    entry = {"steps": steps, "replay_over_scan": 122.0 / 107.0, "warm_replay_over_scan": 15.1 / 6.15}
+    got = {t["figure"]: (t["value"], t["met"]) for t in targets(entry)}
+    assert got == {
+        "replay_over_scan": (122.0 / 107.0, True),
+        "warm_replay_over_scan": (15.1 / 6.15, False),
+        "compare_seconds": (31.3, False),  # the first compare, the one a user waits for
+        "max_peak_rss_mb": (4100.0, False),
+    }
+    assert targets({"steps": {"scan": steps["scan"]}}) == [
+        {
+            "target": TARGETS[3][0],
+            "figure": "max_peak_rss_mb",
+            "value": 1391.0,
+            "limit": 4000.0,
+            "unit": "MB",
+            "met": True,
+        }
+    ]  # only what the steps measured
+    checked = targets(entry)
+    entry |= {"n_requests": 10, "mean_prompt_chars": 1.0, "steps": {}, "targets": checked}
+    print_suite({"sizes": [entry]})
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines() if "target:" in line]
+    assert lines == [
+        "target: cold SQL replay within 2x of the cold bare scan: 1.14x (met)",
+        "target: warm SQL replay within 2x of the warm bare scan: 2.46x (NOT MET)",
+        "target: compare under 30 s: 31.3 s (NOT MET)",
+        "target: peak RSS under 4 GB in every step: 4,100.0 MB (NOT MET)",
+    ]
 
 
 def test_drift_brings_the_replay_it_needs() -> None:
