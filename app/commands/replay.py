@@ -236,6 +236,9 @@ def print_suite(result: dict[str, Any]) -> None:
         if entry.get("targets"):
             print("  targets (set for 10M requests on a 2-core machine; `targets` in the JSON):")
         for t in entry.get("targets", []):
+            if t["value"] is None:
+                print(f"  target: {t['target']}: not measured ({', '.join(t['failed'])} failed)")
+                continue
             value = f"{t['value']:,.2f}x" if t["unit"] == "x" else f"{t['value']:,.1f} {t['unit']}"
             print(f"  target: {t['target']}: {value} ({'met' if t['met'] else 'NOT MET'})")
 

@@ -107,7 +107,7 @@ def _slices(doc: dict[str, Any], field: str) -> tuple[str | None, str | None]:
         f"{doc['slices']['multiple_testing']} over {doc['slices']['n_tests']} tests. "
         "Select a row for its requests."
     )
-    picked = selectable(table, "compare_slices", percent="accuracy Δ")
+    picked = selectable(table, "compare_slices", percent="accuracy Δ", scientific=["adjusted p"])
     return (field, str(table.iloc[picked][field])) if picked is not None else (None, None)
 
 

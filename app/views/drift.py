@@ -88,7 +88,7 @@ def _alarms(doc: dict[str, Any]) -> None:
             for a in alarms
         ]
     )
-    picked = selectable(table, "drift_alarms", percent="on another path")
+    picked = selectable(table, "drift_alarms", percent="on another path", scientific=["adjusted p"])
     if picked is not None:
         alarm = alarms[picked]
         st.markdown(

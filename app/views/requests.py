@@ -8,9 +8,17 @@ from typing import Any
 import streamlit as st
 
 
-def selectable(table: Any, key: str, percent: str | None = None) -> int | None:
-    """A table whose rows can be selected (one at a time); the selected row's position, or None."""
-    config = {percent: st.column_config.NumberColumn(format="percent")} if percent else None
+def selectable(
+    table: Any, key: str, percent: str | None = None, scientific: Sequence[str] = ()
+) -> int | None:
+    """A table whose rows can be selected (one at a time); the selected row's position, or None.
+
+    `percent` names a column of fractions shown as percentages; `scientific` columns (p-values) are shown
+    as ``6.1E-258`` rather than as a run of zeros.
+    """
+    config = {c: st.column_config.NumberColumn(format="scientific") for c in scientific}
+    if percent:
+        config[percent] = st.column_config.NumberColumn(format="percent")
     event = st.dataframe(
         table,
         hide_index=True,
@@ -18,7 +26,7 @@ def selectable(table: Any, key: str, percent: str | None = None) -> int | None:
         on_select="rerun",
         selection_mode="single-row",
         key=key,
-        column_config=config,
+        column_config=config or None,
     )
     rows = event.selection.rows if event is not None else []
     return int(rows[0]) if rows else None

@@ -57,7 +57,7 @@ def test_a_small_suite_reports_each_step(tmp_path: Path, capsys: pytest.CaptureF
         sql["warm_seconds"] / scan["warm_all_columns_seconds"]
     )
     checked = {t["figure"]: t for t in entry["targets"]}
-    assert set(checked) == {key for _name, key, _limit, _unit in TARGETS}  # these steps measure every one
+    assert set(checked) == {target[1] for target in TARGETS}  # these steps measure every one
     assert checked["compare_seconds"]["value"] == steps["compare"]["seconds"]
     assert checked["max_peak_rss_mb"]["value"] == max(f["peak_rss_mb"] for f in steps.values())
     assert doc["machine"]["cpus"] >= 1
@@ -74,7 +74,7 @@ def test_targets_are_checked_against_their_limits_and_printed(capsys: pytest.Cap
             "peak_rss_mb": 1673.0,
         },
         "compare": {"seconds": 31.3, "seconds_warm": 22.6, "peak_rss_mb": 4100.0},
-        "drift": {"error": "failed"},
+        "replay_ray": {"skipped": "Ray is not installed"},  # not a failure: no figure, no verdict
     }
     entry = {"steps": steps, "replay_over_scan": 122.0 / 107.0, "warm_replay_over_scan": 15.1 / 6.15}
     got = {t["figure"]: (t["value"], t["met"]) for t in targets(entry)}
@@ -104,6 +104,27 @@ def test_targets_are_checked_against_their_limits_and_printed(capsys: pytest.Cap
         "target: compare under 30 s: 31.3 s (NOT MET)",
         "target: peak RSS under 4 GB in every step: 4,100.0 MB (NOT MET)",
     ]
+
+
+def test_a_failed_step_leaves_its_targets_unmeasured_not_met(capsys: pytest.CaptureFixture[str]) -> None:
+    steps = {
+        "scan": {"seconds": 107.0, "warm_seconds": 6.15, "peak_rss_mb": 1391.0},
+        "replay_sql": {"seconds": 122.0, "warm_seconds": 15.1, "peak_rss_mb": 1673.0},
+        "compare": {"error": "Killed"},  # e.g. out of memory: its peak is unknown
+    }
+    entry = {"steps": steps, "replay_over_scan": 122.0 / 107.0, "warm_replay_over_scan": 15.1 / 6.15}
+    got = {t["figure"]: (t["value"], t["met"], t.get("failed")) for t in targets(entry)}
+    assert got == {
+        "replay_over_scan": (122.0 / 107.0, True, None),
+        "warm_replay_over_scan": (15.1 / 6.15, False, None),
+        "compare_seconds": (None, None, ["compare"]),
+        "max_peak_rss_mb": (None, None, ["compare"]),  # 1,673 MB of the others would read as met
+    }
+    entry |= {"n_requests": 10, "mean_prompt_chars": 1.0, "steps": {}, "targets": targets(entry)}
+    print_suite({"sizes": [entry]})
+    out = capsys.readouterr().out
+    assert "target: compare under 30 s: not measured (compare failed)" in out
+    assert "target: peak RSS under 4 GB in every step: not measured (compare failed)" in out
 
 
 def test_drift_brings_the_replay_it_needs() -> None:
