@@ -6,7 +6,8 @@ state intact. Every run is stamped with the router hash and the price table it u
 
 The SQL engine first stores the text signals' values the selected requests lack (`signal_cache`: computed
 once per request and signal definition, shared by every version with that signal, kept in columns of
-`requests`), then decides every request with one ``INSERT ... SELECT`` that reads them instead of the prompts.
+`requests`), then decides every request with one ``INSERT ... SELECT`` that reads them instead of the prompts
+and writes each decision's path as one integer key (`decisions`: the distinct paths are stored once).
 The progress bar of a SQL replay moves once, at the end: a single statement streams all requests.
 """
 
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from routelab.datasets import decisions as decision_store
 from routelab.datasets import prices as price_store
 from routelab.datasets import routers, signal_cache
 from routelab.datasets.errors import DatasetError, NotFoundError
@@ -31,7 +33,7 @@ from routelab.router_core.identity import config_hash
 from routelab.router_core.pricing import PriceTable
 from routelab.router_core.request import Request
 from routelab.router_core.rules import parse_condition
-from routelab.router_core.sql import DECISION_COLUMNS, REQUEST_COLUMNS, compile_sql
+from routelab.router_core.sql import DECISION_COLUMNS, REQUEST_COLUMNS, compile_packed_sql, compile_sql
 from routelab.router_core.sql_expr import where_sql
 from routelab.router_core.validate import Router, field_resolver
 
@@ -107,15 +109,17 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
 def _sql_insert(
     cur: Any, router: Router, table: PriceTable, run_id: str, relation: signal_cache.CachedRelation
 ) -> int:
-    """Decide every request of `relation` with one INSERT ... SELECT; the rows inserted."""
+    """Decide every request of `relation` with one INSERT ... SELECT; the rows inserted.
+
+    Each decision's path is written as the packed key of its state (`decisions.insert_packed`); a router
+    whose state does not fit a key is decided with its paths as text, reading the requests twice."""
+    packed = compile_packed_sql(router, table, relation.source, cache=relation.cache)
+    if packed is not None:
+        return decision_store.insert_packed(cur, router, packed, run_id)
     cols = ", ".join(c for c in DECISION_COLUMNS if c not in ("router", "request_id"))
     query = compile_sql(router, table, relation.source, cache=relation.cache)
-    row = cur.execute(
-        f"INSERT INTO decisions (router, request_id, run_id, {cols}) "
-        f"SELECT router, request_id, $run_id AS run_id, {cols} FROM ({query})",
-        {"run_id": run_id},
-    ).fetchone()
-    return int(row[0]) if row else 0  # DuckDB's INSERT returns the row count
+    source = f"(SELECT router, request_id, $run_id AS run_id, {cols} FROM ({query}))"
+    return decision_store.insert_text(cur, source, {"run_id": run_id})
 
 
 def _sql_decide(cur: Any, router: Router, table: PriceTable, run_id: str, pred: str) -> int:
@@ -153,8 +157,7 @@ def _python_batches(
         frame["run_id"] = run_id
         frame = frame[_STORED_COLUMNS]
         cur.register("_py_decisions", frame)
-        cols = ", ".join(_STORED_COLUMNS)
-        cur.execute(f"INSERT INTO decisions ({cols}) SELECT {cols} FROM _py_decisions")
+        decision_store.insert_text(cur, "_py_decisions")
         cur.unregister("_py_decisions")
         bar.update(len(batch))
 
@@ -190,14 +193,8 @@ def replay(
     total = int(store.scalar(f"SELECT count(*) FROM requests WHERE {pred}") or 0)
     try:
         with store.transaction() as cur, _progress(total, progress, f"replay {ref} ({engine})") as bar:
-            if pred == "TRUE":  # every request: no need to join the requests to find the decisions
-                cur.execute("DELETE FROM decisions WHERE router = ?", [ref])
-            else:
-                cur.execute(
-                    "DELETE FROM decisions WHERE router = ? AND request_id IN "
-                    f"(SELECT request_id FROM requests WHERE {pred})",
-                    [ref],
-                )
+            # every request: no need to join the requests to find the decisions
+            decision_store.delete(cur, ref, None if pred == "TRUE" else f"requests WHERE {pred}")
             if engine == "sql":
                 with _streaming(cur):
                     n = _sql_decide(cur, router, table, run_id, pred)
@@ -205,7 +202,7 @@ def replay(
             elif engine == "python":
                 _python_batches(store, cur, router, table, run_id, where, bar)
                 n = int(
-                    cur.execute("SELECT count(*) FROM decisions WHERE run_id = ?", [run_id]).fetchone()[0]
+                    cur.execute("SELECT count(*) FROM decision_rows WHERE run_id = ?", [run_id]).fetchone()[0]
                 )  # type: ignore[index]
             else:
                 raise DatasetError(f"unknown engine {engine!r}; use sql or python")

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from routelab.datasets import decisions as decision_store
 from routelab.datasets.errors import DatasetError
 
 if TYPE_CHECKING:
@@ -214,8 +215,6 @@ def _run_ray(ray: Any, files: list[Path], output: Path, sql: str, progress: bool
 
 def _load(cur: Any, ref: str, files: list[str]) -> tuple[int, int]:
     """Replace `ref`'s decisions for the decided requests with the Parquet's; (decisions, unknown ids)."""
-    from routelab.router_core.sql import DECISION_COLUMNS
-
     if not files:
         return 0, 0
     src = "read_parquet($files)"
@@ -230,13 +229,8 @@ def _load(cur: Any, ref: str, files: list[str]) -> tuple[int, int]:
         raise DatasetError(
             f"request id {dup[0]!r} occurs more than once in the input; a request is decided once per run"
         )
-    cur.execute(
-        f"DELETE FROM decisions WHERE router = $ref AND request_id IN (SELECT request_id FROM {src})",
-        {"ref": ref, "files": files},
-    )
-    rest = [c for c in DECISION_COLUMNS if c not in ("router", "request_id")]
-    cols = ", ".join(["router", "request_id", "run_id", *rest])
-    cur.execute(f"INSERT INTO decisions ({cols}) SELECT {cols} FROM {src}", {"files": files})
+    decision_store.delete(cur, ref, src, {"files": files})
+    decision_store.insert_text(cur, src, {"files": files})
     unknown = cur.execute(
         f"SELECT count(*) FROM {src} d "
         "WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.request_id = d.request_id)",

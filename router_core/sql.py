@@ -27,6 +27,7 @@ signals by `sql_signals.py` and policies by `sql_policies.py`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from routelab.router_core.config import RouteSpec
 from routelab.router_core.nodes import Lit, Node
@@ -79,6 +80,32 @@ DECISION_COLUMNS = (
     "est_latency_ms",
     "policy_flags",
 )
+
+#: The columns of a decision that are functions of its path state alone (the rule, model, action, escalation,
+#: kept fallbacks and policy flags): a store keeps each distinct path once and a path key per decision.
+PATH_COLUMNS = (
+    "model",
+    "tier",
+    "retrieval",
+    "cache",
+    "escalation",
+    "fallbacks",
+    "action",
+    "rule_id",
+    "policy_flags",
+)
+#: The columns of `compile_packed_sql`'s query: the decision with its path as one integer.
+PACKED_COLUMNS = (
+    "request_id",
+    "router",
+    "path_key",
+    "context_tokens",
+    "confidence",
+    "est_cost_usd",
+    "est_latency_ms",
+)
+#: A packed path key stays below this (a non-negative BIGINT with a bit to spare).
+PATH_KEY_LIMIT = 1 << 62
 
 #: The column of a text signal's value (`sql_signals`): computed from the text, or read from the cache.
 _TEXT_VALUE = "_tv_"
@@ -246,39 +273,66 @@ class _Compiler:
             )
         return f"SELECT {', '.join(cols)} FROM ruled"
 
-    def final(self, prev: str) -> str:
-        """The decision: the path state turned into the decision's strings and lists, and the estimates."""
-        cfg = self.router.config
+    def path_exprs(self) -> dict[str, str]:
+        """The decision's path columns (`PATH_COLUMNS`): functions of the path state (`digits`) only."""
         models = self.router.models
         facts = self.facts
         routes = self.routes()
         blocked = f"(_a = {BLOCK})"
-        p50 = lookup([num(s.latency.p50_ms) for s in models.values()], MODEL)
-        tps = lookup([num(s.latency.output_tokens_per_s) for s in models.values()], MODEL)
         rule_ids = [q(cr.rule.id) for cr in self.router.rules] + ["'default'"]
         retrievals = [q(r.retrieval) if r.retrieval else "NULL" for r, _ in routes]
         caches = [q(r.cache) for r, _ in routes] + [q("bypass")]  # a blocked request bypasses the cache
         unblocked_rule = f"(CASE WHEN {blocked} THEN NULL ELSE _rule END)"
         actions = [q(a.value) for a in sorted(ACTION_PRECEDENCE, key=ACTION_PRECEDENCE.__getitem__)]
-        computed = {
-            "router": f"{q(cfg.ref)} AS router",
-            "model": f"{facts.name()} AS model",
-            "tier": f"{lookup([q(s.tier) for s in models.values()], MODEL)} AS tier",
-            "retrieval": f"CAST([{', '.join(retrievals)}] AS VARCHAR[])[{unblocked_rule}] AS retrieval",
-            "context_tokens": f"(CASE WHEN {blocked} THEN CAST(0 AS BIGINT) ELSE context_tokens END) "
-            "AS context_tokens",
-            "cache": f"{lookup(caches, f'(CASE WHEN {blocked} THEN {len(routes) + 1} ELSE _rule END)')} "
-            "AS cache",
-            "escalation": f"{facts.escalation()} AS escalation",
-            "fallbacks": f"{self.fallbacks()} AS fallbacks",
-            "action": f"{lookup(actions, '(_a + 1)')} AS action",
-            "rule_id": f"{lookup(rule_ids, '_rule')} AS rule_id",
-            "est_cost_usd": f"(CASE WHEN {MODEL} IS NULL THEN 0.0 ELSE ({facts.current_cost()} + _rc) END)"
-            " AS est_cost_usd",
-            "est_latency_ms": f"(CASE WHEN {MODEL} IS NULL THEN 0.0 ELSE "
-            f"(({p50} + ((out_tokens / {tps}) * 1000.0)) + _rl) END) AS est_latency_ms",
-            "policy_flags": f"{self.flags()} AS policy_flags",
+        return {
+            "model": facts.name(),
+            "tier": lookup([q(s.tier) for s in models.values()], MODEL),
+            "retrieval": f"CAST([{', '.join(retrievals)}] AS VARCHAR[])[{unblocked_rule}]",
+            "cache": lookup(caches, f"(CASE WHEN {blocked} THEN {len(routes) + 1} ELSE _rule END)"),
+            "escalation": facts.escalation(),
+            "fallbacks": self.fallbacks(),
+            "action": lookup(actions, "(_a + 1)"),
+            "rule_id": lookup(rule_ids, "_rule"),
+            "policy_flags": self.flags(),
         }
+
+    def row_exprs(self) -> dict[str, str]:
+        """The decision's columns that vary within one path: the context budget, confidence, estimates."""
+        models = self.router.models
+        facts = self.facts
+        p50 = lookup([num(s.latency.p50_ms) for s in models.values()], MODEL)
+        tps = lookup([num(s.latency.output_tokens_per_s) for s in models.values()], MODEL)
+        return {
+            "router": q(self.router.config.ref),
+            "context_tokens": f"(CASE WHEN (_a = {BLOCK}) THEN CAST(0 AS BIGINT) ELSE context_tokens END)",
+            "est_cost_usd": f"(CASE WHEN {MODEL} IS NULL THEN 0.0 ELSE ({facts.current_cost()} + _rc) END)",
+            "est_latency_ms": f"(CASE WHEN {MODEL} IS NULL THEN 0.0 ELSE "
+            f"(({p50} + ((out_tokens / {tps}) * 1000.0)) + _rl) END)",
+        }
+
+    def digits(self) -> list[_Digit]:
+        """The path state, digit by digit of the path key: the rule, the model, the action, the escalation
+        (integer codes), then the fallbacks' keep flags and the policies' flags."""
+        n_models = len(self.facts.models)
+        out = [
+            _Digit("_rule", 1, len(self.routes())),
+            _Digit(MODEL, 1, n_models),
+            _Digit("_a", 0, len(ACTION_PRECEDENCE)),
+            _Digit("_e", 0, n_models + 2),
+        ]
+        out += [_Digit(c, None, 2) for c in self.state.keep_flags()]
+        out += [_Digit(f"_f{k}", None, 2) for k in range(len(self.router.policies))]
+        return out
+
+    def final(self, prev: str, packed: bool = False) -> str:
+        """The decision: the path state turned into the decision's strings and lists, and the estimates.
+        `packed`: the path as one integer (`PACKED_COLUMNS`) instead of its strings and lists."""
+        computed = {c: f"{e} AS {c}" for c, e in self.row_exprs().items()}
+        if packed:
+            key = " + ".join(d.encode(m) for d, m in zip(self.digits(), _weights(self.digits()), strict=True))
+            computed["path_key"] = f"({key}) AS path_key"
+            return f"SELECT {', '.join(computed.get(c, c) for c in PACKED_COLUMNS)} FROM {prev}"
+        computed |= {c: f"{e} AS {c}" for c, e in self.path_exprs().items()}
         cols = [computed.get(c, c) for c in DECISION_COLUMNS]
         return f"SELECT {', '.join(cols)} FROM {prev}"
 
@@ -316,14 +370,48 @@ class _Compiler:
         ctes.append(("r1", _layer(self.facts.eligibility_columns(), "r0")))
         return ctes
 
-    def compile(self, source: str) -> str:
+    def compile(self, source: str, packed: bool = False) -> str:
         ctes = self.ctes(source)
         prev = "r1"
         for k in range(len(self.facts.policies)):
             layers = policy_layers(self.facts, self.state, k, prev)
             ctes += layers
             prev = layers[-1][0]
-        return f"{_with(ctes)}\n{self.final(prev)}"
+        return f"{_with(ctes)}\n{self.final(prev, packed)}"
+
+
+@dataclass(frozen=True)
+class _Digit:
+    """One state column as a digit of the path key: an integer in `lo`..`lo + size - 1` (code 0 for
+    NULL, then 1..size), or a flag (`lo` None: 1 when TRUE, 0 when FALSE or NULL, as the path reads it)."""
+
+    column: str
+    lo: int | None
+    size: int
+
+    @property
+    def radix(self) -> int:
+        return 2 if self.lo is None else self.size + 1
+
+    def encode(self, weight: int) -> str:
+        if self.lo is None:
+            return f"(CASE WHEN {self.column} THEN {weight} ELSE 0 END)"
+        return f"(CAST(coalesce({self.column} - {self.lo - 1}, 0) AS BIGINT) * {weight})"
+
+    def decode(self, weight: int) -> str:
+        code = f"((path_key // {weight}) % {self.radix})"
+        if self.lo is None:
+            return f"({code} = 1)"
+        return f"CAST(NULLIF({code}, 0) + {self.lo - 1} AS INTEGER)"
+
+
+def _weights(digits: Sequence[_Digit]) -> list[int]:
+    """Each digit's place value in the path key (mixed radix, the first digit lowest)."""
+    out, weight = [], 1
+    for d in digits:
+        out.append(weight)
+        weight *= d.radix
+    return out
 
 
 def _with(ctes: Sequence[tuple[str, str]]) -> str:
@@ -346,6 +434,37 @@ def compile_sql(
         PriceError: when a model of the router has no price.
     """
     return _Compiler(router, resolve_prices(router.models, prices), cache).compile(source)
+
+
+def compile_packed_sql(
+    router: Router, prices: PriceTable, source: str = "requests", cache: CacheColumns | None = None
+) -> str | None:
+    """`compile_sql` with each decision's path as one integer: the columns of `PACKED_COLUMNS`.
+
+    The path columns (`PATH_COLUMNS`) are functions of the path state (the rule, model, action and
+    escalation codes, the keep flags of the rule's fallbacks and the policies' flags), which the key packs
+    in mixed radix; `decode_paths_sql` turns keys back into the columns. Writing a small integer instead of
+    nine strings and lists is most of what storing a decision costs. None when the state does not fit in
+    `PATH_KEY_LIMIT` (hundreds of rules and models with dozens of policies): use `compile_sql`.
+
+    Raises:
+        PriceError: when a model of the router has no price.
+    """
+    compiler = _Compiler(router, resolve_prices(router.models, prices), cache)
+    digits = compiler.digits()
+    if _weights([*digits, _Digit("", None, 2)])[-1] > PATH_KEY_LIMIT:
+        return None
+    return compiler.compile(source, packed=True)
+
+
+def decode_paths_sql(router: Router, keys: str) -> str:
+    """The path columns of packed path keys: ``SELECT path_key, <PATH_COLUMNS>`` for each row of `keys` (a
+    relation with a BIGINT column `path_key`, as `compile_packed_sql` wrote it for this router)."""
+    compiler = _Compiler(router, {}, None)
+    digits = compiler.digits()
+    state = [f"{d.decode(w)} AS {d.column}" for d, w in zip(digits, _weights(digits), strict=True)]
+    paths = [f"{e} AS {c}" for c, e in compiler.path_exprs().items()]
+    return f"SELECT path_key, {', '.join(paths)} FROM (SELECT path_key, {', '.join(state)} FROM {keys})"
 
 
 def cached_values_sql(router: Router, names: Sequence[str], source: str = "requests") -> str:

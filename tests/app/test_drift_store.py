@@ -68,7 +68,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         # a request without a timestamp, and one whose decision is gone
         store.execute("UPDATE requests SET ts = NULL WHERE request_id = ?", [ids[8]])
-        store.execute("DELETE FROM decisions WHERE router = ? AND request_id = ?", [REF, ids[9]])
+        store.execute("DELETE FROM decision_rows WHERE router = ? AND request_id = ?", [REF, ids[9]])
     return path
 
 

@@ -89,9 +89,9 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         # requests only one version decided
         store.execute(
-            "DELETE FROM decisions WHERE router = ? AND request_id IN (?, ?, ?)", [BASE, *ids[7:10]]
+            "DELETE FROM decision_rows WHERE router = ? AND request_id IN (?, ?, ?)", [BASE, *ids[7:10]]
         )
-        store.execute("DELETE FROM decisions WHERE router = ? AND request_id = ?", [CAND, ids[10]])
+        store.execute("DELETE FROM decision_rows WHERE router = ? AND request_id = ?", [CAND, ids[10]])
     return path
 
 
@@ -137,7 +137,7 @@ def test_a_decision_without_a_cost_estimate_is_refused(db: Path, tmp_path: Path)
     with open_store(copy) as store:
         rid = store.scalar("SELECT min(request_id) FROM decisions WHERE router = ?", [CAND])
         store.execute(
-            "UPDATE decisions SET est_cost_usd = NULL WHERE router = ? AND request_id = ?", [CAND, rid]
+            "UPDATE decision_rows SET est_cost_usd = NULL WHERE router = ? AND request_id = ?", [CAND, rid]
         )
         with pytest.raises(
             FrameError, match=rf"est_cost_usd is missing or not finite for 1 request\(s\), e.g. {rid}"

@@ -369,7 +369,7 @@ def test_retries_stop_after_three_and_the_fallback_answers(demo: Store) -> None:
     assert row is not None
     waits: list[float] = []
     provider = Provider(fail=lambda kw: timeout if kw["model"] == row[1] else None)
-    demo.execute("DELETE FROM decisions WHERE router = ? AND request_id <> ?", [REF, row[0]])
+    demo.execute("DELETE FROM decision_rows WHERE router = ? AND request_id <> ?", [REF, row[0]])
     run_id = collect.start(demo, REF, CollectOptions(sample=1), budget_usd=5.0)
     collect.run(demo, run_id, completion=provider, sleep=no_sleep(waits), concurrency=1)
     out = demo.execute(
@@ -539,7 +539,7 @@ def test_bad_options_fail_before_any_call(
 
 
 def test_a_version_without_replay_is_refused(demo: Store) -> None:
-    demo.execute("DELETE FROM decisions WHERE router = ?", [REF])
+    demo.execute("DELETE FROM decision_rows WHERE router = ?", [REF])
     demo.execute("DELETE FROM replay_runs WHERE router = ?", [REF])
     with pytest.raises(CollectError, match=f"routelab replay {REF}"):
         collect.start(demo, REF, CollectOptions(sample=2))

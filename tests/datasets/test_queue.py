@@ -80,7 +80,9 @@ def test_random_is_the_seeded_hash_order(store: Store) -> None:
 
 def test_confidence_serves_the_least_confident_first(store: Store) -> None:
     store.execute(
-        "UPDATE decisions SET confidence = NULL WHERE router = ? AND rule_id = 'support-outage'", [V2]
+        "UPDATE decision_rows SET confidence = NULL WHERE router = ? AND path_key IN "
+        "(SELECT path_key FROM decision_paths WHERE router = ? AND rule_id = 'support-outage')",
+        [V2, V2],
     )
     items = walk(store, 12, strategy="confidence")
     conf = dict(
@@ -131,8 +133,15 @@ def test_disagreements_are_recomputed_after_a_replay(store: Store) -> None:
         [V2, V1],
     )
     replay.replay(store, V1, where='workflow == "sales"')
+    # the decision's path with another model (a path of its own: -42 is no key a replay writes)
     store.execute(
-        "UPDATE decisions SET model = 'changed' WHERE router = ? AND request_id = ?", [V1, agreeing]
+        "INSERT INTO decision_paths SELECT * REPLACE (-42 AS path_key, 'changed' AS model) "
+        "FROM decision_paths WHERE router = ? AND path_key = "
+        "(SELECT path_key FROM decision_rows WHERE router = ? AND request_id = ?)",
+        [V1, V1, agreeing],
+    )
+    store.execute(
+        "UPDATE decision_rows SET path_key = -42 WHERE router = ? AND request_id = ?", [V1, agreeing]
     )
     assert take(store, "bo", strategy="disagree", other_router=V1)
     assert store.scalar("SELECT state FROM annotation_pair_states") != state

@@ -23,7 +23,9 @@ def test_new_store_is_at_the_latest_schema(store: Store) -> None:
 
 
 @pytest.mark.parametrize(
-    "start", [1, 2, 3, 4, 6, 8], ids=["from-v1", "from-v2", "from-v3", "from-v4", "from-v6", "from-v8"]
+    "start",
+    [1, 2, 3, 4, 6, 8, 10],
+    ids=["from-v1", "from-v2", "from-v3", "from-v4", "from-v6", "from-v8", "from-v10"],
 )
 def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, start: int) -> None:
     path = tmp_path / "old.duckdb"
@@ -35,11 +37,33 @@ def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, sta
         "VALUES ('a1', 'r1', 'acme@1', 'ann', 'judgement', 'correct', now())"
     )
     con.execute(
-        "INSERT INTO replay_runs VALUES ('run1', 'acme@1', 'h', 'p', 'sql', NULL, 1, now(), now(), 0.5)"
+        "INSERT INTO replay_runs (run_id, router, router_hash, price_table_id, engine, where_clause, "
+        "n_decisions, started_at, finished_at, duration_s) "
+        "VALUES ('run1', 'acme@1', 'h', 'p', 'sql', NULL, 1, now(), now(), 0.5)"
     )
+    # decisions before migration 11 kept their path on every row: two versions, a path shared by two
+    # requests, NULLs and empty and non-empty lists
+    # fmt: off
+    old_decisions = [
+        ("acme@1", "r1", "run1", "m1", "small", "kb", 100, "serve", "none", ["m2"], "allow", "a", 0.9, 1.5,
+         20.0, []),
+        ("acme@1", "r2", "run1", "m1", "small", "kb", 200, "serve", "none", ["m2"], "allow", "a", 0.8, 2.5,
+         30.0, []),
+        ("acme@1", "r3", "run1", None, None, None, 0, "bypass", "human_review", [], "block", "b", 0.0, 0.0,
+         0.0, ["privacy", "eu"]),
+        ("acme@2", "r1", "run2", "m2", "large", None, None, None, None, None, None, None, None, None, None,
+         None),
+    ]
+    # fmt: on
+    con.executemany(f"INSERT INTO decisions VALUES ({', '.join('?' * 16)})", old_decisions)
     con.close()
     with open_store(path) as store:
         assert schema_version(store.con) == migrations()[-1].number
+        # migration 11 keeps every decision, path and all, behind the view with the table's columns
+        assert store.execute("SELECT * FROM decisions ORDER BY router, request_id").fetchall() == [
+            tuple(r) for r in old_decisions
+        ]
+        assert store.scalar("SELECT count(*) FROM decision_paths") == 3
         # migration 9 gives the runs made before it their (empty) input and output directories
         assert store.execute(
             "SELECT run_id, engine, n_decisions, input_dir, output_dir FROM replay_runs"
