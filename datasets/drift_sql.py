@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from routelab.datasets.paired_sql import GOLD_SQL, INPUT_TABLES, PATH_COLUMNS
+from routelab.datasets.paired_sql import GOLD_SQL, INPUT_TABLES, PATH_COLUMNS, keys_sql
 from routelab.datasets.queries import request_select
 from routelab.datasets.store import Store, memory_limit
 
@@ -65,7 +65,8 @@ def _partition(column: str, part: tuple[int, int] | None) -> str:
 
 
 def _rows_sql(fields: Sequence[str], part: tuple[int, int] | None = None) -> tuple[str, list[str]]:
-    """The per-decision query (one row per decision of the version, parameter 1 the version) and its fields.
+    """The per-decision query (one row per decision of the version, parameters 1 and 2 the version) and its
+    fields.
 
     Its columns: request_id, ``day`` (ts truncated to the day), `VALUE_COLUMNS` and the request `fields`.
     Outcome columns follow `evaluators.drift_frame`: the version's full outcome of the model it chose (tokens
@@ -75,13 +76,17 @@ def _rows_sql(fields: Sequence[str], part: tuple[int, int] | None = None) -> tup
     """
     query, names = request_select(["ts", *fields])
     inner = query.sql.removesuffix(" ORDER BY request_id")
-    on = " AND ".join(f"d.{c} IS NOT DISTINCT FROM t.{c}" for c in PATH_COLUMNS)
+    on = " AND ".join(f"k.{c} IS NOT DISTINCT FROM t.{c}" for c in PATH_COLUMNS)
     cols = [n for n in names if n != "request_id"]
     picked = ", ".join(f'r."{c}"' for c in cols)
     where, decided = _partition("request_id", part), _partition("d.request_id", part)
     sql = (
-        "WITH d AS (SELECT d.request_id, d.model, t.code, d.confidence, d.est_cost_usd, d.est_latency_ms "
-        f"FROM decisions d JOIN _pc_tuples t ON {on} WHERE d.router = ? AND {decided}), "
+        # each distinct path key of the version matched to its code once, each decision by two integers
+        "WITH m AS (SELECT k.path_key, k.context_tokens, k.model, t.code "
+        f"FROM {keys_sql(1)} k JOIN _pc_tuples t ON {on}), "
+        "d AS (SELECT d.request_id, m.model, m.code, d.confidence, d.est_cost_usd, d.est_latency_ms "
+        "FROM decision_rows d JOIN m ON m.path_key = d.path_key "
+        f"AND m.context_tokens IS NOT DISTINCT FROM d.context_tokens WHERE d.router = ? AND {decided}), "
         f"g AS (SELECT * FROM ({GOLD_SQL}) WHERE {where}), "
         "f AS (SELECT request_id, model, cost_usd, latency_ms, quality, "
         "CASE WHEN input_tokens + output_tokens > 0 THEN input_tokens + output_tokens END AS tokens, "
@@ -177,7 +182,7 @@ def grouped_rows(
     """
     names = _rows_sql(fields)[1]
     keys = ", ".join(["day", *VALUE_COLUMNS, *(f'"{c}"' for c in names)])
-    params = [ref, *_params(fields)]
+    params = [ref, ref, *_params(fields)]  # the version's path keys, then its decisions
     return _count_groups(store, lambda part: _rows_sql(fields, part)[0], keys, params, partitions, inputs)
 
 

@@ -3,7 +3,8 @@
 A comparison's numbers are functions of a few group-by counts of the paired requests
 (`evaluators.paired_counts`). At millions of requests, loading both versions' decisions into pandas costs
 more than everything else, so the pairing, the gold join and the counting run here, in one DuckDB query over
-the `decisions`, `labels` and `requests` tables. The caller (`app.paired_store`) supplies the small tables
+the `decision_rows`, `labels` and `requests` tables (decisions are read by their path keys, each distinct
+path matched once, `datasets.decisions`). The caller (`app.paired_store`) supplies the small tables
 only Python can compute (path codes of the distinct decided paths, gold shapes of the distinct label texts,
 annotation-resolved gold, verdicts per shape and path), registered for the query's duration:
 
@@ -84,11 +85,22 @@ class PairedAggregates:
     """Requests both versions decided."""
 
 
+def keys_sql(n_refs: int) -> str:
+    """The distinct (router, path key, context budget) of `n_refs` versions (parameters: their refs), with
+    their paths: a few hundred rows however many decisions, read from the narrow `decision_rows` (the
+    `decisions` view would decode every row's path before the DISTINCT)."""
+    marks = ", ".join("?" for _ in range(n_refs))
+    return (
+        "(SELECT k.router, k.path_key, k.context_tokens, p.* EXCLUDE (router, path_key) FROM "
+        f"(SELECT DISTINCT router, path_key, context_tokens FROM decision_rows WHERE router IN ({marks})) k "
+        "JOIN decision_paths p ON p.router = k.router AND p.path_key = k.path_key)"
+    )
+
+
 def distinct_paths(store: Store, refs: Sequence[str]) -> pd.DataFrame:
     """The distinct raw path tuples the versions decided (`PATH_COLUMNS`)."""
     cols = ", ".join(PATH_COLUMNS)
-    marks = ", ".join("?" for _ in refs)
-    return store.df(f"SELECT DISTINCT {cols} FROM decisions WHERE router IN ({marks})", list(refs))
+    return store.df(f"SELECT DISTINCT {cols} FROM {keys_sql(len(refs))}", list(refs))
 
 
 def distinct_label_texts(store: Store) -> pd.DataFrame:
@@ -124,7 +136,7 @@ def check_decisions(store: Store, ref: str) -> DecisionCheck:
         "count(*) FILTER (WHERE est_latency_ms IS NULL OR NOT isfinite(est_latency_ms)), "
         "min(request_id) FILTER (WHERE est_cost_usd IS NULL OR NOT isfinite(est_cost_usd) "
         "OR est_latency_ms IS NULL OR NOT isfinite(est_latency_ms)) "
-        "FROM decisions WHERE router = ?",
+        "FROM decision_rows WHERE router = ?",
         [ref],
     ).fetchone()
     assert row is not None  # an aggregate without GROUP BY returns one row
@@ -288,16 +300,23 @@ def paired_table(
     """
     on = " AND ".join(f"d.{c} IS NOT DISTINCT FROM t.{c}" for c in PATH_COLUMNS)
     table = f"_pc_paired_{uuid.uuid4().hex}"
-    variants, profiles = f"{table}_v", f"{table}_q"
+    variants, profiles, keymap = f"{table}_v", f"{table}_q", f"{table}_k"
     # each side carries one small variant id for its rule, policy flags and compliance's decision columns
     # (decoded after grouping, `PairedTable._decoded`): the joins and the table hold a few narrow columns
     variant_cols = ["rule", "flags", *COMPLIANCE_DECISION_COLUMNS]
     named = "*, coalesce(rule_id, 'default') AS rule, coalesce(policy_flags, []) AS flags"
     matched = " AND ".join(f"v.{c} IS NOT DISTINCT FROM d.{c}" for c in variant_cols)
-    side = (
-        "SELECT d.request_id, t.code, t.pid, v.vid, d.est_cost_usd AS cost, d.est_latency_ms AS lat "
-        f"FROM (SELECT {named} FROM decisions WHERE router = ?) d JOIN _pc_tuples t ON {on} "
+    # every (version, path key, context budget) the versions decided, with its path's code, pid and variant:
+    # each decision then finds them by two integers, never comparing its path's strings
+    keyed = (
+        "SELECT d.router, d.path_key, d.context_tokens, t.code, t.pid, v.vid "
+        f"FROM (SELECT {named} FROM {keys_sql(2)}) d JOIN _pc_tuples t ON {on} "
         f"JOIN {variants} v ON {matched}"
+    )
+    side = (
+        "SELECT d.request_id, m.code, m.pid, m.vid, d.est_cost_usd AS cost, d.est_latency_ms AS lat "
+        f"FROM decision_rows d JOIN {keymap} m ON m.router = d.router AND m.path_key = d.path_key "
+        "AND m.context_tokens IS NOT DISTINCT FROM d.context_tokens WHERE d.router = ?"
     )
     source, values, request_params = _request_source(by)
     params: list[Any] = [base, cand, *request_params]
@@ -333,9 +352,10 @@ def paired_table(
     try:
         cur.execute(
             f"CREATE TEMP TABLE {variants} AS SELECT row_number() OVER () AS vid, * FROM (SELECT DISTINCT "
-            f"{', '.join(variant_cols)} FROM (SELECT {named} FROM decisions WHERE router IN (?, ?)))",
+            f"{', '.join(variant_cols)} FROM (SELECT {named} FROM {keys_sql(2)}))",
             [base, cand],
         )
+        cur.execute(f"CREATE TEMP TABLE {keymap} AS {keyed}", [base, cand])
         cur.execute(
             f"CREATE TEMP TABLE {profiles} AS SELECT row_number() OVER () AS qid, * FROM "
             f"(SELECT DISTINCT {', '.join(profile_cols)} FROM {source})",
@@ -344,7 +364,7 @@ def paired_table(
         cur.execute(f"CREATE TEMP TABLE {table} AS {sql}", params)
         yield PairedTable(cur, table, tuple(values), variants=variants, profiles=profiles)
     finally:
-        for name in (table, variants, profiles):
+        for name in (table, variants, profiles, keymap):
             cur.execute(f"DROP TABLE IF EXISTS {name}")
         for name in INPUT_TABLES:
             cur.unregister(name)
