@@ -13,7 +13,8 @@ Two kinds of key share `decision_paths`, told apart by sign:
   replay wrote are decoded in SQL (`sql.decode_paths_sql`) for the distinct keys only;
 - decisions given with their path as text (the Python engine, Ray's Parquet, a router too large to pack)
   get a key < 0 from a hash of the path, and their path rows are copied as given. A hash shared by two
-  different paths would stop the write with an error rather than mislabel decisions.
+  different paths would stop the write with an error rather than mislabel decisions. (Were DuckDB's
+  `hash` to change, a path would get a second key: another row in `decision_paths`, nothing wrong.)
 """
 
 from __future__ import annotations

@@ -312,7 +312,11 @@ class _Compiler:
 
     def digits(self) -> list[_Digit]:
         """The path state, digit by digit of the path key: the rule, the model, the action, the escalation
-        (integer codes), then the fallbacks' keep flags and the policies' flags."""
+        (integer codes), then the fallbacks' keep flags and the policies' flags.
+
+        The packing is part of the store's format: stored keys are decoded with it (`decisions`), so a
+        change to the digits or their order needs a migration that drops the stored packed paths
+        (`decision_paths` rows with keys >= 0) and the decisions that point at them."""
         n_models = len(self.facts.models)
         out = [
             _Digit("_rule", 1, len(self.routes())),

@@ -26,13 +26,6 @@ from .strategies import Scenario, regexes, request_batches, scenarios, texts
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture(scope="module")
-def con() -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(":memory:")
-    yield connection
-    connection.close()
-
-
 def load_requests(con: duckdb.DuckDBPyConnection, requests: list[Request]) -> None:
     cols = ", ".join(f"{name} {kind}" for name, kind in REQUEST_COLUMNS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE requests ({cols})")

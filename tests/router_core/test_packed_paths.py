@@ -30,13 +30,6 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "router_core" / "examples"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture(scope="module")
-def con() -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(":memory:")
-    yield connection
-    connection.close()
-
-
 def decoded(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> list[tuple[object, ...]]:
     """The packed query's rows with their keys decoded, in `DECISION_COLUMNS` order."""
     packed = compile_packed_sql(scenario.router, scenario.prices, "requests")
@@ -52,7 +45,7 @@ def decoded(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> list[tuple[ob
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )
 @given(scenario=scenarios(), batch=request_batches())
 def test_decoded_paths_equal_the_decisions_columns(
