@@ -1,10 +1,12 @@
-"""Traffic as partitioned Parquet: export the requests table, and the manifest that describes an export.
+"""Traffic and decisions as partitioned Parquet: export the requests table or a version's decisions, and the
+manifest that describes an export.
 
 `export_requests` writes the request columns the engines and `import --format requests` read
 (`router_core.sql.REQUEST_COLUMNS`) with DuckDB's `COPY ... (FORMAT PARQUET, PARTITION_BY ...)`, as a hive
 directory (`DIR/week=2024-05-06/part_0.parquet`, one folder per ISO week of `ts`, monday first;
 `week=__HIVE_DEFAULT_PARTITION__` holds requests without a time) or as plain files (`--partition-by none`).
 The stored `import_id` stays behind: importing the directory records an import of its own.
+`export_decisions` writes a version's decisions the same way, in the columns a Ray replay writes.
 
 Beside the data goes `_routelab.json` (readers skip names starting with `_`): the export's files with their
 row counts, and the partition columns that are derived from the data (`week` repeats `ts`), so an import
@@ -22,12 +24,20 @@ from typing import Any, Literal
 
 from routelab.datasets.errors import DatasetError, ImportFileError
 from routelab.datasets.store import Store, now_utc
+from routelab.router_core.sql import DECISION_COLUMNS
 
 PartitionBy = Literal["week", "none"]
 PARTITIONS: tuple[str, ...] = ("week", "none")
 MANIFEST = "_routelab.json"
 #: What a partition folder's value is for a NULL (hive's and DuckDB's convention).
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+#: The columns of exported decisions: those `replay --engine ray --output` writes.
+DECISION_EXPORT_COLUMNS: tuple[str, ...] = (
+    "router",
+    "request_id",
+    "run_id",
+    *(c for c in DECISION_COLUMNS if c not in ("router", "request_id")),
+)
 #: Largest Parquet file `--partition-by none` writes before starting the next one.
 FILE_SIZE = "256MB"
 
@@ -90,18 +100,21 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     return value
 
 
-def export_sql(columns: list[str], predicate: str, target: str, partition_by: str) -> str:
-    """The `COPY` statement writing the selected requests to `target` (a directory), from code-given names."""
+def export_sql(
+    columns: list[str], predicate: str, target: str, partition_by: str, source: str = "requests"
+) -> str:
+    """The `COPY` statement writing the selected rows of `source` (the requests, or a relation with their
+    `ts`) to `target` (a directory), from code-given names."""
     cols = ", ".join(columns)
     quoted = target.replace("'", "''")
     if partition_by == "week":
         select = (
-            f"SELECT {cols}, strftime(date_trunc('week', ts), '%Y-%m-%d') AS week FROM requests "
+            f"SELECT {cols}, strftime(date_trunc('week', ts), '%Y-%m-%d') AS week FROM {source} "
             f"WHERE {predicate} ORDER BY ts, request_id"
         )
         options = "FORMAT PARQUET, PARTITION_BY (week), FILENAME_PATTERN 'part_{i}'"
     elif partition_by == "none":
-        select = f"SELECT {cols} FROM requests WHERE {predicate} ORDER BY ts, request_id"
+        select = f"SELECT {cols} FROM {source} WHERE {predicate} ORDER BY ts, request_id"
         options = f"FORMAT PARQUET, FILE_SIZE_BYTES '{FILE_SIZE}', FILENAME_PATTERN 'part_{{i}}'"
     else:
         raise DatasetError(f"--partition-by {partition_by!r}: choose {' or '.join(PARTITIONS)}")
@@ -156,6 +169,69 @@ def export_requests(
         "where": where,
         "rows": rows,
         "files": [{"path": p, "rows": n} for p, n in zip(rel, counts, strict=True)],
+        "exported_at": now_utc().isoformat(),
+        "store": str(store.path),
+    }
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    size = sum(f.stat().st_size for f in files)
+    return ParquetExport(str(target), partition_by, where, rel, rows, size, time.perf_counter() - t0)
+
+
+def export_decisions(
+    store: Store,
+    ref: str,
+    directory: str | os.PathLike[str],
+    where: str | None = None,
+    partition_by: str = "week",
+) -> ParquetExport:
+    """Write version `ref`'s stored decisions (of the requests `where` selects) to `directory` as Parquet.
+
+    The columns are those `replay --engine ray --output` writes (`DECISION_EXPORT_COLUMNS`), partitioned by
+    the week of the request's `ts` (decisions whose request is not stored go to the NULL week), with a
+    manifest like `export_requests`'s.
+
+    Raises:
+        NotFoundError: `ref` is not a registered version.
+        DatasetError: the version has no decisions, a bad `where` or `partition_by`, or a directory that
+            already holds files.
+    """
+    from routelab.datasets import routers
+    from routelab.datasets.replay import request_filter
+    from routelab.router_core.sql_expr import q
+
+    t0 = time.perf_counter()
+    routers.get(store, ref)
+    target = Path(directory)
+    predicate = request_filter(where)
+    chosen = (
+        "TRUE"
+        if predicate == "TRUE"
+        else f"request_id IN (SELECT request_id FROM requests WHERE {predicate})"
+    )
+    source = (
+        "(SELECT d.*, r.ts FROM decisions d LEFT JOIN requests r ON r.request_id = d.request_id "
+        f"WHERE d.router = {q(ref)})"
+    )
+    sql = export_sql(list(DECISION_EXPORT_COLUMNS), chosen, str(target), partition_by, source)
+    require_empty_dir(target)
+    if not store.scalar("SELECT count(*) FROM decision_rows WHERE router = ?", [ref]):
+        raise DatasetError(f"no decisions of {ref} in {store.path}; run `routelab replay {ref}` first")
+    rows = int(store.scalar(f"SELECT count(*) FROM {source} WHERE {chosen}") or 0)
+    target.mkdir(parents=True, exist_ok=True)
+    if rows:
+        store.execute(sql)
+    files = parquet_files(target)
+    rel = tuple(f.relative_to(target).as_posix() for f in files)
+    manifest = {
+        "table": "decisions",
+        "format_version": 1,
+        "router": ref,
+        "columns": list(DECISION_EXPORT_COLUMNS),
+        "partition_by": partition_by,
+        "derived_columns": ["week"] if partition_by == "week" else [],
+        "where": where,
+        "rows": rows,
+        "files": [{"path": p, "rows": n} for p, n in zip(rel, _row_counts(files), strict=True)],
         "exported_at": now_utc().isoformat(),
         "store": str(store.path),
     }

@@ -1,4 +1,4 @@
-"""`routelab import`, `export`, `prices` and `demo`: getting data into the store, and traffic out of it."""
+"""`routelab import`, `export`, `prices` and `demo`: data into the store, traffic and decisions out of it."""
 
 from __future__ import annotations
 
@@ -69,14 +69,32 @@ def cmd_export_requests(args: argparse.Namespace) -> int:
             n = store.scalar("SELECT count(*) FROM requests")
             print(f"exporting requests ({n:,} stored) to {args.parquet} ...", file=sys.stderr, flush=True)
         done = export_requests(store, args.parquet, where=args.where, partition_by=args.partition_by)
+    return _exported(
+        args, done, "requests", f"routelab import {done.directory} --format requests --db OTHER.duckdb"
+    )
+
+
+def cmd_export_decisions(args: argparse.Namespace) -> int:
+    """Write a version's stored decisions as Parquet (hive folders by the request's week)."""
+    from routelab.datasets.parquet import export_decisions
+
+    with open_store(args.db, read_only=True) as store:
+        done = export_decisions(
+            store, args.version, args.parquet, where=args.where, partition_by=args.partition_by
+        )
+    read = f"SELECT * FROM read_parquet('{done.directory}/**/*.parquet', hive_partitioning = true)"
+    return _exported(args, done, f"decisions of {args.version}", f"read them with DuckDB: {read}")
+
+
+def _exported(args: argparse.Namespace, done: Any, what: str, next_step: str) -> int:
     if args.json:
         print_json(done.to_dict())
         return 0
     print(
-        f"{done.rows:,} requests → {len(done.files)} Parquet file(s), {done.bytes / 1e6:,.1f} MB in "
+        f"{done.rows:,} {what} → {len(done.files)} Parquet file(s), {done.bytes / 1e6:,.1f} MB in "
         f"{done.directory} (partitioned by {done.partition_by}) in {done.duration_s:.2f} s"
     )
-    print(f"  next: routelab import {done.directory} --format requests --db OTHER.duckdb")
+    print(f"  next: {next_step}")
     return 0
 
 
@@ -177,7 +195,7 @@ def register(sub: Any) -> None:
     add_json(p)
     p.set_defaults(func=cmd_import)
 
-    export = sub.add_parser("export", help="write stored traffic as partitioned Parquet")
+    export = sub.add_parser("export", help="write stored traffic or decisions as partitioned Parquet")
     esub = export.add_subparsers(dest="export_command", metavar="TABLE")
     export.set_defaults(func=lambda _a: (export.print_help(), 2)[1])
     p = esub.add_parser("requests", help="the requests table, for `import` or `replay --engine ray`")
@@ -189,6 +207,19 @@ def register(sub: Any) -> None:
     add_db(p)
     add_json(p)
     p.set_defaults(func=cmd_export_requests)
+    p = esub.add_parser("decisions", help="a version's stored decisions, in the columns a Ray replay writes")
+    p.add_argument("version", metavar="NAME@VER", help="a replayed router version")
+    p.add_argument("--parquet", required=True, metavar="DIR", help="a new or empty directory")
+    p.add_argument("--where", metavar="CONDITION", help="select requests, e.g. 'workflow == \"support\"'")
+    p.add_argument(
+        "--partition-by",
+        choices=["week", "none"],
+        default="week",
+        help="hive folders by the request's week (default)",
+    )
+    add_db(p)
+    add_json(p)
+    p.set_defaults(func=cmd_export_decisions)
 
     prices = sub.add_parser("prices", help="price tables: snapshot litellm's bundled map, list")
     psub = prices.add_subparsers(dest="prices_command", metavar="SUBCOMMAND")

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
 from routelab.app.cli import main
+from routelab.datasets import routers
 from routelab.datasets.demo import generate, write_demo
+from routelab.datasets.prices import save_price_table
 from routelab.datasets.replay_ray import RAY_MISSING
 from routelab.datasets.store import open_store
+from routelab.datasets.workspace import example_config, example_prices
 
 N = 300
 
@@ -93,3 +97,51 @@ def test_ray_arguments_are_checked(
     code, _, err = run(capsys, "replay", "acme-gateway@3", *argv, "--db", db)
     assert code == 2
     assert problem in err
+
+
+def test_export_decisions_of_a_replayed_version(
+    capsys: pytest.CaptureFixture[str], db: str, tmp_path: Path
+) -> None:
+    db = str(shutil.copy(db, tmp_path / "own.duckdb"))  # the replay below stays out of the shared store
+    with open_store(db) as store:
+        routers.add(store, example_config("acme_v3.yaml"))
+        save_price_table(store, example_prices())
+    code, _, err = run(
+        capsys, "export", "decisions", "acme-gateway@3", "--parquet", str(tmp_path / "a"), "--db", db
+    )
+    assert code == 2
+    assert "no decisions of acme-gateway@3" in err
+    assert "run `routelab replay acme-gateway@3` first" in err
+    assert run(capsys, "replay", "acme-gateway@3", "--db", db)[0] == 0
+    code, out, err = run(
+        capsys,
+        "export",
+        "decisions",
+        "acme-gateway@3",
+        "--parquet",
+        str(tmp_path / "d"),
+        "--db",
+        db,
+        "--json",
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["rows"] == N
+    assert summary["n_files"] == len(summary["files"]) > 1
+    code, out, _ = run(
+        capsys,
+        "export",
+        "decisions",
+        "acme-gateway@3",
+        "--parquet",
+        str(tmp_path / "e"),
+        "--db",
+        db,
+        "--where",
+        'workflow == "coding"',
+        "--partition-by",
+        "none",
+    )
+    assert code == 0
+    assert "decisions of acme-gateway@3 → 1 Parquet file(s)" in out
+    assert "read_parquet(" in out

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from routelab.datasets import decisions, replay
+from routelab.datasets import decisions, prices, replay, routers
 from routelab.datasets.errors import DatasetError
+from routelab.datasets.parquet import DECISION_EXPORT_COLUMNS, MANIFEST, export_decisions
+from routelab.datasets.replay import REQUEST_FIELDS
+from routelab.datasets.replay_ray import batch_sql
 from routelab.datasets.store import Store
 from routelab.router_core import sql
 from routelab.router_core.sql import DECISION_COLUMNS
@@ -91,3 +97,43 @@ def test_deleting_by_request_keeps_the_other_decisions(example_store: Store) -> 
     support = example_store.scalar("SELECT count(*) FROM requests WHERE workflow = 'support'")
     assert 0 < support < 8
     assert example_store.scalar("SELECT count(*) FROM decisions WHERE router = ?", [REF]) == 8 - support
+
+
+def test_exported_decisions_read_back_as_stored(example_store: Store, tmp_path: Path) -> None:
+    replay.replay(example_store, REF)
+    done = export_decisions(example_store, REF, tmp_path / "dec")
+    assert done.rows == 8
+    assert all(f.startswith("week=") for f in done.files)
+    cols = ", ".join(DECISION_EXPORT_COLUMNS)
+    back = example_store.execute(
+        f"SELECT {cols} FROM read_parquet('{tmp_path / 'dec'}/**/*.parquet', hive_partitioning = false) "
+        "ORDER BY request_id"
+    ).fetchall()
+    assert (
+        back
+        == example_store.execute(
+            f"SELECT {cols} FROM decisions WHERE router = ? ORDER BY request_id", [REF]
+        ).fetchall()
+    )
+    manifest = json.loads((tmp_path / "dec" / MANIFEST).read_text())
+    assert (manifest["table"], manifest["router"], manifest["rows"]) == ("decisions", REF, 8)
+    # the columns a Ray replay writes, so that both kinds of decision Parquet read alike
+    example_store.execute(f"CREATE TEMP VIEW batch AS SELECT {', '.join(REQUEST_FIELDS)} FROM requests")
+    _pid, table = prices.load_stored(example_store, None)
+    ray_sql = batch_sql(routers.get(example_store, REF), table, "run")
+    ray_cols = [d[0] for d in example_store.execute(f"SELECT * FROM ({ray_sql}) LIMIT 0").description]
+    assert ray_cols == list(DECISION_EXPORT_COLUMNS)
+
+
+def test_export_decisions_selects_and_refuses_clearly(example_store: Store, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=f"no decisions of {REF} .* run `routelab replay {REF}` first"):
+        export_decisions(example_store, REF, tmp_path / "none")
+    with pytest.raises(DatasetError, match="no router version acme-gateway@9"):
+        export_decisions(example_store, "acme-gateway@9", tmp_path / "none")
+    replay.replay(example_store, REF)
+    done = export_decisions(
+        example_store, REF, tmp_path / "support", where='workflow == "support"', partition_by="none"
+    )
+    support = example_store.scalar("SELECT count(*) FROM requests WHERE workflow = 'support'")
+    assert done.rows == support > 0
+    assert done.files == ("part_0.parquet",)
