@@ -1,7 +1,9 @@
 """The SQL engine: compile a whole router version into one DuckDB query.
 
 `compile_sql(router, prices, source)` returns a query that maps a relation of requests to one decision row
-per request, with the same fields as the Python engine's `Decision` (without the trace). The relation
+per request, with the same fields as the Python engine's `Decision` (without the trace);
+`compile_packed_sql` returns the same decisions with their path packed into one integer (`PACKED_COLUMNS`),
+which `decode_paths_sql` turns back into the path's columns (how a store writes decisions). The relation
 (`source`: a table, view or parenthesised subquery) has these columns:
 
 | column | type | notes |
