@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from routelab.app.views.context import ENV_ANNOTATORS, ENV_DB
+from routelab.app.workbench_env import ENV_ANNOTATORS, ENV_DB
 
 WORKBENCH = Path(__file__).resolve().parents[1] / "app" / "workbench.py"
 #: Seconds per script run: the drift view measures every week on a cold cache.

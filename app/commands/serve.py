@@ -44,7 +44,7 @@ def workbench_env(
     db: Path, annotators: list[str], lease_minutes: float, double_share: float
 ) -> dict[str, str]:
     """The environment that carries the options to the workbench (`app/views/context.py` reads it)."""
-    from routelab.app.views.context import ENV_ANNOTATORS, ENV_DB, ENV_DOUBLE_SHARE, ENV_LEASE_MINUTES
+    from routelab.app.workbench_env import ENV_ANNOTATORS, ENV_DB, ENV_DOUBLE_SHARE, ENV_LEASE_MINUTES
 
     return {
         **os.environ,

@@ -16,10 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-ENV_DB = "ROUTELAB_DB"
-ENV_ANNOTATORS = "ROUTELAB_ANNOTATORS"
-ENV_LEASE_MINUTES = "ROUTELAB_LEASE_MINUTES"
-ENV_DOUBLE_SHARE = "ROUTELAB_DOUBLE_SHARE"
+from routelab.app.workbench_env import ENV_ANNOTATORS, ENV_DB, ENV_DOUBLE_SHARE, ENV_LEASE_MINUTES
 
 
 @dataclass(frozen=True)
