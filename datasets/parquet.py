@@ -154,21 +154,35 @@ def export_requests(
     sql = export_sql(REQUEST_FIELDS, predicate, str(target), partition_by)  # checks partition_by first
     require_empty_dir(target)
     rows = int(store.scalar(f"SELECT count(*) FROM requests WHERE {predicate}") or 0)
+    return _write(
+        store, target, sql, rows, {"table": "requests", "columns": REQUEST_FIELDS}, where, partition_by, t0
+    )
+
+
+def _write(
+    store: Store,
+    target: Path,
+    sql: str,
+    rows: int,
+    head: dict[str, Any],
+    where: str | None,
+    partition_by: str,
+    t0: float,
+) -> ParquetExport:
+    """Run the export's `COPY` (when it has rows) into `target`, then write its manifest (`head` first)."""
     target.mkdir(parents=True, exist_ok=True)
     if rows:
         store.execute(sql)
     files = parquet_files(target)
-    counts = _row_counts(files)
     rel = tuple(f.relative_to(target).as_posix() for f in files)
     manifest = {
-        "table": "requests",
+        **head,
         "format_version": 1,
-        "columns": REQUEST_FIELDS,
         "partition_by": partition_by,
         "derived_columns": ["week"] if partition_by == "week" else [],
         "where": where,
         "rows": rows,
-        "files": [{"path": p, "rows": n} for p, n in zip(rel, counts, strict=True)],
+        "files": [{"path": p, "rows": n} for p, n in zip(rel, _row_counts(files), strict=True)],
         "exported_at": now_utc().isoformat(),
         "store": str(store.path),
     }
@@ -217,27 +231,8 @@ def export_decisions(
     if not store.scalar("SELECT count(*) FROM decision_rows WHERE router = ?", [ref]):
         raise DatasetError(f"no decisions of {ref} in {store.path}; run `routelab replay {ref}` first")
     rows = int(store.scalar(f"SELECT count(*) FROM {source} WHERE {chosen}") or 0)
-    target.mkdir(parents=True, exist_ok=True)
-    if rows:
-        store.execute(sql)
-    files = parquet_files(target)
-    rel = tuple(f.relative_to(target).as_posix() for f in files)
-    manifest = {
-        "table": "decisions",
-        "format_version": 1,
-        "router": ref,
-        "columns": list(DECISION_EXPORT_COLUMNS),
-        "partition_by": partition_by,
-        "derived_columns": ["week"] if partition_by == "week" else [],
-        "where": where,
-        "rows": rows,
-        "files": [{"path": p, "rows": n} for p, n in zip(rel, _row_counts(files), strict=True)],
-        "exported_at": now_utc().isoformat(),
-        "store": str(store.path),
-    }
-    (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    size = sum(f.stat().st_size for f in files)
-    return ParquetExport(str(target), partition_by, where, rel, rows, size, time.perf_counter() - t0)
+    head = {"table": "decisions", "router": ref, "columns": list(DECISION_EXPORT_COLUMNS)}
+    return _write(store, target, sql, rows, head, where, partition_by, t0)
 
 
 def _row_counts(files: list[Path]) -> list[int]:
