@@ -37,8 +37,14 @@ ROW_COLUMNS = (
     "est_latency_ms",
 )
 _PATHS = ", ".join(PATH_COLUMNS)
-#: The key of a path given as text: a hash of its columns, negative (the packed keys are not).
-TEXT_KEY = f"(-1 - CAST(hash({_PATHS}) >> 1 AS BIGINT))"
+#: The key of a path given as text: a hash of its columns, negative (the packed keys are not). The lists are
+#: hashed as JSON: DuckDB's `hash` gives NULL, [] and [NULL] one value, and paths differing only there would
+#: read as a collision.
+TEXT_KEY = (
+    "(-1 - CAST(hash("
+    + ", ".join(f"to_json({c})" if c in ("fallbacks", "policy_flags") else c for c in PATH_COLUMNS)
+    + ") >> 1 AS BIGINT))"
+)
 
 
 def _add_paths(cur: Any, new_paths: str, params: dict[str, Any]) -> None:

@@ -5,8 +5,9 @@
 -- `decision_paths` each (router, path key)'s path, and the view `decisions` joins them into the columns the
 -- table had, in its order, so every reader reads what it read before.
 -- Every existing decision is copied: its path gets the key of a path given as text (a hash of the path,
--- negative; `decisions.TEXT_KEY`, which must stay equal to the expression below). Two different paths with
--- one key would break decision_paths' primary key and the migration would change nothing.
+-- negative, the lists as JSON; the expression of `decisions.TEXT_KEY` when this was written: were they to
+-- differ, a path would only get a second key). Two different paths with one key would break
+-- decision_paths' primary key and the migration would change nothing.
 
 CREATE TABLE decision_paths (
     router          VARCHAR NOT NULL,
@@ -38,13 +39,15 @@ CREATE TABLE decision_rows (
 
 INSERT INTO decision_paths
 SELECT DISTINCT router,
-       (-1 - CAST(hash(model, tier, retrieval, cache, escalation, fallbacks, action, rule_id, policy_flags) >> 1 AS BIGINT)),
+       (-1 - CAST(hash(model, tier, retrieval, cache, escalation, to_json(fallbacks), action, rule_id,
+                         to_json(policy_flags)) >> 1 AS BIGINT)),
        model, tier, retrieval, cache, escalation, fallbacks, action, rule_id, policy_flags
 FROM decisions;
 
 INSERT INTO decision_rows
 SELECT router, request_id, run_id,
-       (-1 - CAST(hash(model, tier, retrieval, cache, escalation, fallbacks, action, rule_id, policy_flags) >> 1 AS BIGINT)),
+       (-1 - CAST(hash(model, tier, retrieval, cache, escalation, to_json(fallbacks), action, rule_id,
+                         to_json(policy_flags)) >> 1 AS BIGINT)),
        context_tokens, confidence, est_cost_usd, est_latency_ms
 FROM decisions;
 

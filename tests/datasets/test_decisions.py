@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from routelab.datasets import decisions, prices, replay, routers
@@ -137,3 +138,30 @@ def test_export_decisions_selects_and_refuses_clearly(example_store: Store, tmp_
     support = example_store.scalar("SELECT count(*) FROM requests WHERE workflow = 'support'")
     assert done.rows == support > 0
     assert done.files == ("part_0.parquet",)
+
+
+def test_paths_differing_only_by_null_or_empty_lists_are_kept_apart(example_store: Store) -> None:
+    # DuckDB's hash gives NULL, [] and [NULL] one value: the text key hashes the lists as JSON
+    lists = [None, [], [None], ["m"]]
+    rows = [
+        {
+            "router": REF,
+            "request_id": f"r{i}",
+            "run_id": "run",
+            "model": "m",
+            "fallbacks": f,
+            "policy_flags": p,
+        }
+        for i, (f, p) in enumerate((f, p) for f in lists for p in lists)
+    ]
+    frame = pd.DataFrame(rows).reindex(columns=["router", "request_id", "run_id", *DECISION_COLUMNS[2:]])
+    frame["fallbacks"] = frame["fallbacks"].astype(object)
+    with example_store.transaction() as cur:
+        cur.register("_given", frame)
+        assert decisions.insert_text(cur, "_given") == len(rows) == 16
+        cur.unregister("_given")
+    back = example_store.execute(
+        "SELECT fallbacks, policy_flags FROM decisions WHERE router = ? ORDER BY request_id[2:]::INT", [REF]
+    ).fetchall()
+    assert back == [(r["fallbacks"], r["policy_flags"]) for r in rows]
+    assert example_store.scalar("SELECT count(*) FROM decision_paths WHERE router = ?", [REF]) == 16

@@ -53,6 +53,9 @@ def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, sta
          0.0, ["privacy", "eu"]),
         ("acme@2", "r1", "run2", "m2", "large", None, None, None, None, None, None, None, None, None, None,
          None),
+        # the same path but for empty lists where r1 has NULL ones: a path of its own
+        ("acme@2", "r2", "run2", "m2", "large", None, None, None, None, [], None, None, None, None, None,
+         []),
     ]
     # fmt: on
     con.executemany(f"INSERT INTO decisions VALUES ({', '.join('?' * 16)})", old_decisions)
@@ -63,7 +66,7 @@ def test_upgrade_from_an_older_migration_set_keeps_every_row(tmp_path: Path, sta
         assert store.execute("SELECT * FROM decisions ORDER BY router, request_id").fetchall() == [
             tuple(r) for r in old_decisions
         ]
-        assert store.scalar("SELECT count(*) FROM decision_paths") == 3
+        assert store.scalar("SELECT count(*) FROM decision_paths") == 4
         # migration 9 gives the runs made before it their (empty) input and output directories
         assert store.execute(
             "SELECT run_id, engine, n_decisions, input_dir, output_dir FROM replay_runs"
