@@ -104,10 +104,11 @@ def insert_packed(cur: Any, router: Router, query: str, run_id: str) -> int:
 
 
 def delete(
-    cur: Any, ref: str, request_filter: str | None = None, params: dict[str, Any] | None = None
+    cur: Any, ref: str, requests_from: str | None = None, params: dict[str, Any] | None = None
 ) -> None:
-    """Delete the decisions of version `ref` (all, or those whose request id is in the relation
-    `request_filter`), in the caller's transaction. Their path rows stay: they are few, and the next
+    """Delete the decisions of version `ref` in the caller's transaction: all of them, or those of the
+    request ids of ``SELECT request_id FROM <requests_from>`` (e.g. ``requests WHERE ...`` or
+    ``read_parquet($files)``, with its named `params`). Their path rows stay: they are few, and the next
     replay of the version writes most of them again."""
-    where = "" if request_filter is None else f" AND request_id IN (SELECT request_id FROM {request_filter})"
+    where = "" if requests_from is None else f" AND request_id IN (SELECT request_id FROM {requests_from})"
     cur.execute(f"DELETE FROM decision_rows WHERE router = $ref{where}", {"ref": ref, **(params or {})})

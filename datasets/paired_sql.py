@@ -300,7 +300,7 @@ def paired_table(
     """
     on = " AND ".join(f"d.{c} IS NOT DISTINCT FROM t.{c}" for c in PATH_COLUMNS)
     table = f"_pc_paired_{uuid.uuid4().hex}"
-    variants, profiles, keymap = f"{table}_v", f"{table}_q", f"{table}_k"
+    variants, profiles, keymap, paths = f"{table}_v", f"{table}_q", f"{table}_k", f"{table}_p"
     # each side carries one small variant id for its rule, policy flags and compliance's decision columns
     # (decoded after grouping, `PairedTable._decoded`): the joins and the table hold a few narrow columns
     variant_cols = ["rule", "flags", *COMPLIANCE_DECISION_COLUMNS]
@@ -308,10 +308,10 @@ def paired_table(
     matched = " AND ".join(f"v.{c} IS NOT DISTINCT FROM d.{c}" for c in variant_cols)
     # every (version, path key, context budget) the versions decided, with its path's code, pid and variant:
     # each decision then finds them by two integers, never comparing its path's strings
+    # (`paths`: the distinct keys with their paths, read from the decisions once for variants and keymap)
     keyed = (
         "SELECT d.router, d.path_key, d.context_tokens, t.code, t.pid, v.vid "
-        f"FROM (SELECT {named} FROM {keys_sql(2)}) d JOIN _pc_tuples t ON {on} "
-        f"JOIN {variants} v ON {matched}"
+        f"FROM {paths} d JOIN _pc_tuples t ON {on} JOIN {variants} v ON {matched}"
     )
     side = (
         "SELECT d.request_id, m.code, m.pid, m.vid, d.est_cost_usd AS cost, d.est_latency_ms AS lat "
@@ -350,12 +350,12 @@ def paired_table(
     for name, frame in zip(INPUT_TABLES, inputs, strict=True):
         cur.register(name, frame)
     try:
+        cur.execute(f"CREATE TEMP TABLE {paths} AS SELECT {named} FROM {keys_sql(2)}", [base, cand])
         cur.execute(
             f"CREATE TEMP TABLE {variants} AS SELECT row_number() OVER () AS vid, * FROM (SELECT DISTINCT "
-            f"{', '.join(variant_cols)} FROM (SELECT {named} FROM {keys_sql(2)}))",
-            [base, cand],
+            f"{', '.join(variant_cols)} FROM {paths})"
         )
-        cur.execute(f"CREATE TEMP TABLE {keymap} AS {keyed}", [base, cand])
+        cur.execute(f"CREATE TEMP TABLE {keymap} AS {keyed}")
         cur.execute(
             f"CREATE TEMP TABLE {profiles} AS SELECT row_number() OVER () AS qid, * FROM "
             f"(SELECT DISTINCT {', '.join(profile_cols)} FROM {source})",
@@ -364,7 +364,7 @@ def paired_table(
         cur.execute(f"CREATE TEMP TABLE {table} AS {sql}", params)
         yield PairedTable(cur, table, tuple(values), variants=variants, profiles=profiles)
     finally:
-        for name in (table, variants, profiles, keymap):
+        for name in (table, variants, profiles, keymap, paths):
             cur.execute(f"DROP TABLE IF EXISTS {name}")
         for name in INPUT_TABLES:
             cur.unregister(name)

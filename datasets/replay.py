@@ -193,7 +193,7 @@ def replay(
     total = int(store.scalar(f"SELECT count(*) FROM requests WHERE {pred}") or 0)
     try:
         with store.transaction() as cur, _progress(total, progress, f"replay {ref} ({engine})") as bar:
-            # every request: no need to join the requests to find the decisions
+            # every request (no --where): no need to join the requests to find the decisions
             decision_store.delete(cur, ref, None if pred == "TRUE" else f"requests WHERE {pred}")
             if engine == "sql":
                 with _streaming(cur):

@@ -28,6 +28,7 @@ signals by `sql_signals.py` and policies by `sql_policies.py`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -335,7 +336,8 @@ class _Compiler:
         `packed`: the path as one integer (`PACKED_COLUMNS`) instead of its strings and lists."""
         computed = {c: f"{e} AS {c}" for c, e in self.row_exprs().items()}
         if packed:
-            key = " + ".join(d.encode(m) for d, m in zip(self.digits(), _weights(self.digits()), strict=True))
+            digits = self.digits()
+            key = " + ".join(d.encode(w) for d, w in zip(digits, _weights(digits), strict=True))
             computed["path_key"] = f"({key}) AS path_key"
             return f"SELECT {', '.join(computed.get(c, c) for c in PACKED_COLUMNS)} FROM {prev}"
         computed |= {c: f"{e} AS {c}" for c, e in self.path_exprs().items()}
@@ -457,8 +459,7 @@ def compile_packed_sql(
         PriceError: when a model of the router has no price.
     """
     compiler = _Compiler(router, resolve_prices(router.models, prices), cache)
-    digits = compiler.digits()
-    if _weights([*digits, _Digit("", None, 2)])[-1] > PATH_KEY_LIMIT:
+    if math.prod(d.radix for d in compiler.digits()) > PATH_KEY_LIMIT:
         return None
     return compiler.compile(source, packed=True)
 
